@@ -1,0 +1,167 @@
+// Package config reads Ticketflow's configuration from environment variables.
+// Every variable has a working local default; a malformed value stops the
+// process at start with an error naming the variable.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is the configuration shared by every process. The README documents
+// each variable; keep the two in step.
+type Config struct {
+	// Env is "development" or "production". Development enables conveniences
+	// such as the auto-provisioned service account of `ticketflow dev`.
+	Env string `env:"TICKETFLOW_ENV" envDefault:"development"`
+	// HTTPAddr overrides the listen address of `dev` (:8080) and `serve` (8081–8085).
+	HTTPAddr string `env:"HTTP_ADDR"`
+	// PublicURL is where users reach the web app; used in links and e-mails.
+	PublicURL string `env:"PUBLIC_URL" envDefault:"http://127.0.0.1:8080"`
+
+	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
+	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
+
+	DatabaseURL      string `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:5432/ticketflow?sslmode=disable"`
+	DatabaseMaxConns int32  `env:"DATABASE_MAX_CONNS" envDefault:"10"`
+	// Per-service database URLs; empty means DatabaseURL.
+	AuthDatabaseURL         string `env:"AUTH_DATABASE_URL"`
+	HelpdeskDatabaseURL     string `env:"HELPDESK_DATABASE_URL"`
+	WorkflowDatabaseURL     string `env:"WORKFLOW_DATABASE_URL"`
+	MessagingDatabaseURL    string `env:"MESSAGING_DATABASE_URL"`
+	NotificationDatabaseURL string `env:"NOTIFICATION_DATABASE_URL"`
+
+	AMQPURL      string `env:"AMQP_URL" envDefault:"amqp://guest:guest@127.0.0.1:5672/"`
+	AMQPExchange string `env:"AMQP_EXCHANGE" envDefault:"ticketflow.events"`
+
+	RedisURL string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0"`
+
+	TemporalAddress   string `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
+	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	TemporalTaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"ticketflow"`
+	TemporalUIURL     string `env:"TEMPORAL_UI_URL" envDefault:"http://127.0.0.1:8233"`
+
+	// JWT settings shared by the issuer (auth) and every verifier.
+	JWTIssuer   string        `env:"JWT_ISSUER" envDefault:"ticketflow"`
+	JWTAudience string        `env:"JWT_AUDIENCE" envDefault:"ticketflow"`
+	AccessTTL   time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
+	RefreshTTL  time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
+	// JWKSURL is where services other than auth fetch the signing keys.
+	JWKSURL string `env:"JWKS_URL" envDefault:"http://127.0.0.1:8081/auth/.well-known/jwks.json"`
+	// SigningKeyRotation is how old the active signing key may grow before
+	// auth makes a new one at start. Zero disables rotation.
+	SigningKeyRotation time.Duration `env:"SIGNING_KEY_ROTATION" envDefault:"720h"`
+
+	// Service account used by this process to call other services.
+	ServiceClientID     string `env:"SERVICE_CLIENT_ID"`
+	ServiceClientSecret string `env:"SERVICE_CLIENT_SECRET"`
+	// AuthURL is the base URL of the auth service, for service tokens.
+	AuthURL string `env:"AUTH_URL" envDefault:"http://127.0.0.1:8081"`
+
+	// Login rate limits: attempts per window, per account and per client address.
+	LoginLimitPerAccount int           `env:"LOGIN_LIMIT_PER_ACCOUNT" envDefault:"5"`
+	LoginLimitPerAddress int           `env:"LOGIN_LIMIT_PER_ADDRESS" envDefault:"20"`
+	LoginLimitWindow     time.Duration `env:"LOGIN_LIMIT_WINDOW" envDefault:"15m"`
+	// TrustProxy makes the client address come from X-Forwarded-For /
+	// X-Real-IP, as set by the gateway. Leave off when clients connect directly.
+	TrustProxy bool `env:"TRUST_PROXY" envDefault:"false"`
+
+	MaxBodyBytes   int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s"`
+	ShutdownGrace  time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
+}
+
+// Load reads the configuration from the environment and checks it.
+func Load() (Config, error) {
+	var c Config
+	if err := env.Parse(&c); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return c, nil
+}
+
+// Validate reports the first configuration value that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(slices.Contains([]string{"development", "production"}, c.Env), "TICKETFLOW_ENV must be development or production, not %q", c.Env)
+	check(slices.Contains([]string{"json", "text"}, c.LogFormat), "LOG_FORMAT must be json or text, not %q", c.LogFormat)
+	check(slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel), "LOG_LEVEL must be debug, info, warn or error, not %q", c.LogLevel)
+	for name, u := range map[string]string{
+		"DATABASE_URL": c.DatabaseURL, "AMQP_URL": c.AMQPURL, "REDIS_URL": c.RedisURL,
+		"PUBLIC_URL": c.PublicURL, "JWKS_URL": c.JWKSURL, "AUTH_URL": c.AuthURL, "TEMPORAL_UI_URL": c.TemporalUIURL,
+		"AUTH_DATABASE_URL": c.AuthDatabaseURL, "HELPDESK_DATABASE_URL": c.HelpdeskDatabaseURL,
+		"WORKFLOW_DATABASE_URL": c.WorkflowDatabaseURL, "MESSAGING_DATABASE_URL": c.MessagingDatabaseURL,
+		"NOTIFICATION_DATABASE_URL": c.NotificationDatabaseURL,
+	} {
+		if u == "" && strings.HasSuffix(name, "_DATABASE_URL") && name != "DATABASE_URL" {
+			continue
+		}
+		parsed, err := url.Parse(u)
+		check(err == nil && parsed.Scheme != "" && parsed.Host != "", "%s must be an absolute URL, not %q", name, u)
+	}
+	check(c.DatabaseMaxConns > 0, "DATABASE_MAX_CONNS must be positive")
+	check(c.AccessTTL >= time.Minute && c.AccessTTL <= 24*time.Hour, "ACCESS_TOKEN_TTL must be between 1m and 24h")
+	check(c.RefreshTTL > c.AccessTTL, "REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL")
+	check(c.JWTIssuer != "" && c.JWTAudience != "", "JWT_ISSUER and JWT_AUDIENCE must not be empty")
+	check(c.MaxBodyBytes >= 1024, "MAX_BODY_BYTES must be at least 1024")
+	check(c.LoginLimitPerAccount > 0 && c.LoginLimitPerAddress > 0 && c.LoginLimitWindow > 0, "LOGIN_LIMIT_* must be positive")
+	check((c.ServiceClientID == "") == (c.ServiceClientSecret == ""), "SERVICE_CLIENT_ID and SERVICE_CLIENT_SECRET go together")
+	return errors.Join(errs...)
+}
+
+// DatabaseURLFor returns the database URL of a service: its own variable
+// when set, DATABASE_URL otherwise.
+func (c Config) DatabaseURLFor(service string) string {
+	own := map[string]string{
+		"auth": c.AuthDatabaseURL, "helpdesk": c.HelpdeskDatabaseURL, "workflow": c.WorkflowDatabaseURL,
+		"messaging": c.MessagingDatabaseURL, "notification": c.NotificationDatabaseURL,
+	}[service]
+	if own != "" {
+		return own
+	}
+	return c.DatabaseURL
+}
+
+// LogValue prints the configuration with secrets masked, for the start-up log.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("env", c.Env),
+		slog.String("database_url", maskURL(c.DatabaseURL)),
+		slog.String("amqp_url", maskURL(c.AMQPURL)),
+		slog.String("amqp_exchange", c.AMQPExchange),
+		slog.String("redis_url", maskURL(c.RedisURL)),
+		slog.String("temporal_address", c.TemporalAddress),
+		slog.String("temporal_namespace", c.TemporalNamespace),
+		slog.String("temporal_task_queue", c.TemporalTaskQueue),
+		slog.String("public_url", c.PublicURL),
+		slog.String("jwks_url", c.JWKSURL),
+		slog.String("service_client_id", c.ServiceClientID),
+		slog.Bool("service_client_secret_set", c.ServiceClientSecret != ""),
+	)
+}
+
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

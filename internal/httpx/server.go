@@ -1,0 +1,188 @@
+// Package httpx is the HTTP kit every Ticketflow service is built on: a chi
+// router with request IDs, structured access logs, panic recovery, timeouts
+// and body limits; health and readiness probes; JSON decoding that rejects
+// hostile input; and errors as RFC 9457 problem documents.
+package httpx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/ticketflow/ticketflow/internal/apperr"
+	"github.com/ticketflow/ticketflow/internal/logging"
+)
+
+// Check is one readiness check: a dependency that must answer.
+type Check struct {
+	Name string
+	Ping func(ctx context.Context) error
+}
+
+// RouterOptions tune NewRouter.
+type RouterOptions struct {
+	// MaxBodyBytes caps every request body; larger bodies get 413.
+	MaxBodyBytes int64
+	// Timeout bounds each request's context.
+	Timeout time.Duration
+	// Checks are run by /readyz.
+	Checks []Check
+}
+
+// NewRouter returns a chi router with Ticketflow's middleware stack and the
+// /healthz and /readyz probes. Unknown routes and methods answer with problem
+// documents.
+func NewRouter(log *slog.Logger, opts RouterOptions) *chi.Mux {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID)
+	r.Use(AccessLog(log))
+	r.Use(Recover(log))
+	if opts.MaxBodyBytes > 0 {
+		r.Use(LimitBody(opts.MaxBodyBytes))
+	}
+	if opts.Timeout > 0 {
+		r.Use(middleware.Timeout(opts.Timeout))
+	}
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		Error(w, r, log, apperr.New(apperr.NotFound, "no such route"))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		Error(w, r, log, apperr.New(apperr.NotAllowed, "method not allowed"))
+	})
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", Ready(log, opts.Checks))
+	return r
+}
+
+// Ready answers 200 when every check passes and 503 naming the failing ones.
+func Ready(log *slog.Logger, checks []Check) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		results := make(map[string]string, len(checks))
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		failed := false
+		for _, c := range checks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				status := "ok"
+				if err := c.Ping(ctx); err != nil {
+					logging.FromContext(r.Context(), log).Warn("readiness check failed", "check", c.Name, "err", err)
+					status = "unavailable"
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				results[c.Name] = status
+				failed = failed || status != "ok"
+			}()
+		}
+		wg.Wait()
+		status := http.StatusOK
+		if failed {
+			status = http.StatusServiceUnavailable
+		}
+		JSON(w, status, map[string]any{"status": http.StatusText(status), "checks": results})
+	}
+}
+
+// AccessLog puts a logger carrying the request ID into the request context
+// and logs each request once it is answered.
+func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			l := log.With("request_id", middleware.GetReqID(r.Context()))
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r.WithContext(logging.WithLogger(r.Context(), l)))
+			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+				return
+			}
+			l.Info("http request", "method", r.Method, "path", r.URL.Path, "status", ww.Status(),
+				"bytes", ww.BytesWritten(), "duration_ms", time.Since(start).Milliseconds())
+		})
+	}
+}
+
+// Recover turns a panic into a logged 500 problem instead of a dropped
+// connection.
+func Recover(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					Error(w, r, log, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// LimitBody caps the request body at n bytes; reading past it fails with
+// *http.MaxBytesError, which Decode maps to 413.
+func LimitBody(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > n {
+				Error(w, r, nil, apperr.New(apperr.TooLarge, "request body is too large"))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Serve runs h on addr until ctx is cancelled, then drains in-flight
+// requests for up to grace before closing. It returns once the server has
+// stopped. ready, when not nil, receives the bound address.
+func Serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler, grace time.Duration, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	log.Info("http server listening", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("drain http server: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("http server stopped", "addr", ln.Addr().String())
+	return nil
+}
