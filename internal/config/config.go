@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -42,6 +43,9 @@ type Config struct {
 	AMQPExchange string `env:"AMQP_EXCHANGE" envDefault:"ticketflow.events"`
 
 	RedisURL string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0"`
+	// RedisPrefix starts every key and channel Ticketflow writes, so several
+	// installations (or test runs) can share one Redis.
+	RedisPrefix string `env:"REDIS_PREFIX" envDefault:"ticketflow:"`
 
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
@@ -73,6 +77,9 @@ type Config struct {
 	// X-Real-IP, as set by the gateway. Leave off when clients connect directly.
 	TrustProxy bool `env:"TRUST_PROXY" envDefault:"false"`
 
+	// CursorSecret signs pagination cursors; every replica needs the same one.
+	CursorSecret string `env:"CURSOR_SECRET" envDefault:"development-cursor-secret"`
+
 	MaxBodyBytes   int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
 	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s"`
 	ShutdownGrace  time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
@@ -82,12 +89,36 @@ type Config struct {
 func Load() (Config, error) {
 	var c Config
 	if err := env.Parse(&c); err != nil {
-		return Config{}, fmt.Errorf("configuration: %w", err)
+		return Config{}, fmt.Errorf("configuration: %w", nameVariables(err))
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
 	return c, nil
+}
+
+// nameVariables rewrites env's parse errors, which name Go fields, to name
+// the environment variables a user sets.
+func nameVariables(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	keys := map[string]string{}
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		keys[t.Field(i).Name] = t.Field(i).Tag.Get("env")
+	}
+	var out []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) && keys[pe.Name] != "" {
+			out = append(out, fmt.Errorf("%s: %w", keys[pe.Name], pe.Err))
+			continue
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
 }
 
 // Validate reports the first configuration value that cannot work.
@@ -121,6 +152,7 @@ func (c Config) Validate() error {
 	check(c.MaxBodyBytes >= 1024, "MAX_BODY_BYTES must be at least 1024")
 	check(c.LoginLimitPerAccount > 0 && c.LoginLimitPerAddress > 0 && c.LoginLimitWindow > 0, "LOGIN_LIMIT_* must be positive")
 	check((c.ServiceClientID == "") == (c.ServiceClientSecret == ""), "SERVICE_CLIENT_ID and SERVICE_CLIENT_SECRET go together")
+	check(c.Env != "production" || c.CursorSecret != "development-cursor-secret", "CURSOR_SECRET must be set in production")
 	return errors.Join(errs...)
 }
 

@@ -58,6 +58,10 @@ func Decode(r *http.Request, dst any) error {
 // Validate checks v's `validate` struct tags and turns failures into an
 // Unprocessable error listing each field.
 func Validate(v any) error {
+	rv := reflect.Indirect(reflect.ValueOf(v))
+	if rv.Kind() != reflect.Struct {
+		return nil // maps and slices carry no validation tags
+	}
 	err := validate.Struct(v)
 	if err == nil {
 		return nil

@@ -98,13 +98,16 @@ func Ready(log *slog.Logger, checks []Check) http.HandlerFunc {
 	}
 }
 
-// AccessLog puts a logger carrying the request ID into the request context
-// and logs each request once it is answered.
+// AccessLog puts a logger carrying the request ID into the request context,
+// echoes the ID in X-Request-Id so a user can quote it, and logs each
+// request once it is answered.
 func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			l := log.With("request_id", middleware.GetReqID(r.Context()))
+			id := middleware.GetReqID(r.Context())
+			w.Header().Set("X-Request-Id", id)
+			l := log.With("request_id", id)
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r.WithContext(logging.WithLogger(r.Context(), l)))
 			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {

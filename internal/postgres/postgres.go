@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"regexp"
 
@@ -62,7 +63,13 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, migrations fs.FS) error {
 func MigrateTable(ctx context.Context, pool *pgxpool.Pool, migrations fs.FS, table string) error {
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	locker, err := lock.NewPostgresSessionLocker()
+	// One lock per schema, so services and parallel tests migrating their
+	// own schemas do not wait for each other; retried every second (goose's
+	// default is 5 s) for up to 5 minutes.
+	locker, err := lock.NewPostgresSessionLocker(
+		lock.WithLockID(lockID(pool.Config().ConnConfig.RuntimeParams["search_path"]+"/"+table)),
+		lock.WithLockTimeout(1, 300), // seconds between tries, tries
+	)
 	if err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
@@ -115,6 +122,13 @@ func ConstraintOf(err error) string {
 		return pgErr.ConstraintName
 	}
 	return ""
+}
+
+// lockID derives a stable advisory-lock key from name.
+func lockID(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return int64(h.Sum64())
 }
 
 func hasCode(err error, code string) bool {

@@ -1,0 +1,3 @@
+// Package activities holds the Temporal activities of the ticket workflow:
+// short idempotent database steps and calls to other services and brokers.
+package activities

@@ -1,0 +1,154 @@
+package auth_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/ticketflow/ticketflow/api/auth"
+	"github.com/ticketflow/ticketflow/internal/authn"
+	"github.com/ticketflow/ticketflow/internal/events"
+	"github.com/ticketflow/ticketflow/internal/outbox"
+	"github.com/ticketflow/ticketflow/internal/rabbitmq"
+	"github.com/ticketflow/ticketflow/internal/testenv"
+)
+
+const exchange = "ticketflow.events"
+
+// observe binds a fresh queue to the events exchange of the vhost at
+// amqpURL and returns the deliveries of the given routing key.
+func observe(t *testing.T, amqpURL, key string) <-chan amqp.Delivery {
+	t.Helper()
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare(exchange, "topic", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind(q.Name, key, exchange, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	d, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// runRelay runs the auth outbox relay against amqpURL until the test ends.
+func (e *env) runRelay(amqpURL string) {
+	e.t.Helper()
+	pub := rabbitmq.NewPublisher(amqpURL, exchange, testenv.Logger(e.t))
+	relay := outbox.NewRelay(e.pool, pub, testenv.Logger(e.t), outbox.RelayOptions{PollInterval: 100 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = relay.Run(ctx)
+	}()
+	e.t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = pub.Close()
+	})
+}
+
+func nextUserEvent(t *testing.T, d <-chan amqp.Delivery, wait time.Duration) (events.Event, auth.UserEvent) {
+	t.Helper()
+	select {
+	case m := <-d:
+		ev, err := events.Parse(m.Body)
+		if err != nil {
+			t.Fatalf("event envelope: %v", err)
+		}
+		var u auth.UserEvent
+		if err := json.Unmarshal(ev.Data, &u); err != nil {
+			t.Fatal(err)
+		}
+		return ev, u
+	case <-time.After(wait):
+		t.Fatalf("no event within %s", wait)
+	}
+	panic("unreachable")
+}
+
+func TestRoleChange_PublishesUserUpdated(t *testing.T) {
+	e := newEnv(t)
+	amqpURL := testenv.VHost(t)
+	updated := observe(t, amqpURL, events.UserUpdated)
+	created := observe(t, amqpURL, events.UserCreated)
+	e.runRelay(amqpURL)
+
+	admin := e.createUser("root@example.com", authn.RoleAdmin)
+	u := e.register("ana@example.com", "Ana")
+	for range 2 {
+		ev, data := nextUserEvent(t, created, 10*time.Second)
+		if ev.Type != events.UserCreated || ev.Source != auth.EventSource || ev.SpecVersion != "1.0" {
+			t.Fatalf("event = %+v", ev)
+		}
+		if data.ID != admin.ID && data.ID != u.ID {
+			t.Fatalf("user.created for %s", data.ID)
+		}
+	}
+
+	tok := e.login(admin.Email, admin.password).AccessToken
+	if r := e.do("PATCH", "/auth/users/"+u.ID, tok, map[string]any{"role": "agent"}); r.status != http.StatusOK {
+		t.Fatalf("patch: %d %s", r.status, r.body)
+	}
+	ev, data := nextUserEvent(t, updated, 10*time.Second)
+	if ev.Subject != u.ID || data.Role != authn.RoleAgent || !data.Active || data.Email != u.Email {
+		t.Fatalf("user.updated = %+v %+v", ev, data)
+	}
+}
+
+func TestRoleChange_PublishedAfterRabbitMQComesBack(t *testing.T) {
+	e := newEnv(t)
+	amqpURL := testenv.VHost(t)
+	updated := observe(t, amqpURL, events.UserUpdated)
+	u, _ := url.Parse(amqpURL)
+	proxy := testenv.NewProxy(t, u.Host)
+	e.runRelay(proxy.URL(amqpURL))
+
+	admin := e.createUser("root@example.com", authn.RoleAdmin)
+	emp := e.register("ana@example.com", "Ana")
+	tok := e.login(admin.Email, admin.password).AccessToken
+
+	proxy.Down() // RabbitMQ is unreachable for the relay.
+	if r := e.do("PATCH", "/auth/users/"+emp.ID, tok, map[string]any{"role": "agent"}); r.status != http.StatusOK {
+		t.Fatalf("patch while RabbitMQ is down: %d %s", r.status, r.body)
+	}
+	select {
+	case m := <-updated:
+		t.Fatalf("event published while RabbitMQ was unreachable: %s", m.Body)
+	case <-time.After(time.Second):
+	}
+	if n := e.count(`SELECT count(*) FROM outbox WHERE type = 'user.updated' AND published_at IS NULL`); n != 1 {
+		t.Fatalf("pending user.updated = %d, want 1", n)
+	}
+
+	proxy.Up()
+	_, data := nextUserEvent(t, updated, 40*time.Second)
+	if data.ID != emp.ID || data.Role != authn.RoleAgent {
+		t.Fatalf("user.updated = %+v", data)
+	}
+	select {
+	case m := <-updated:
+		t.Fatalf("a second user.updated arrived: %s", m.Body)
+	case <-time.After(500 * time.Millisecond):
+	}
+}

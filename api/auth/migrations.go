@@ -1,0 +1,34 @@
+package auth
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ticketflow/ticketflow/internal/outbox"
+	"github.com/ticketflow/ticketflow/internal/postgres"
+)
+
+// Schema is the PostgreSQL schema auth owns.
+const Schema = "auth"
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrate brings the pool's schema up to date: auth's tables and its outbox.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return fmt.Errorf("auth migrations: %w", err)
+	}
+	if err := postgres.Migrate(ctx, pool, sub); err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	if err := outbox.Migrate(ctx, pool); err != nil {
+		return fmt.Errorf("auth outbox: %w", err)
+	}
+	return nil
+}

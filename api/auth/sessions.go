@@ -1,0 +1,93 @@
+package auth
+
+import (
+	"net/http"
+
+	"github.com/ticketflow/ticketflow/internal/apperr"
+	"github.com/ticketflow/ticketflow/internal/httpx"
+)
+
+type loginRequest struct {
+	Email    string `json:"email" validate:"required,max=254"`
+	Password string `json:"password" validate:"required"`
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if err := httpx.Decode(r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	pair, err := h.svc.Login(r.Context(), req.Email, req.Password, h.clientAddr(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	noStore(w)
+	httpx.JSON(w, http.StatusOK, pair)
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token" validate:"required,max=200"`
+}
+
+func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
+	var req refreshRequest
+	if err := httpx.Decode(r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	pair, err := h.svc.Refresh(r.Context(), req.RefreshToken)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	noStore(w)
+	httpx.JSON(w, http.StatusOK, pair)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	var req refreshRequest
+	if err := httpx.Decode(r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.svc.Logout(r.Context(), req.RefreshToken); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type tokenRequest struct {
+	GrantType    string `json:"grant_type" validate:"required"`
+	ClientID     string `json:"client_id" validate:"required,max=64"`
+	ClientSecret string `json:"client_secret" validate:"required,max=200"`
+}
+
+// serviceToken is the client-credentials grant for service accounts.
+func (h *Handler) serviceToken(w http.ResponseWriter, r *http.Request) {
+	var req tokenRequest
+	if err := httpx.Decode(r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if req.GrantType != "client_credentials" {
+		h.fail(w, r, apperr.WithFields(apperr.Invalid, "unsupported grant type",
+			apperr.FieldError{Field: "grant_type", Message: "must be client_credentials"}))
+		return
+	}
+	pair, err := h.svc.ServiceToken(r.Context(), req.ClientID, req.ClientSecret)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	noStore(w)
+	httpx.JSON(w, http.StatusOK, pair)
+}
+
+// noStore keeps token answers out of every cache (RFC 6749 §5.1).
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/ticketflow/ticketflow/internal/testenv"
+)
+
+// startDev runs `ticketflow dev` in-process on a fresh database, vhost and
+// Redis prefix, and returns its base URL and AMQP URL.
+func startDev(t *testing.T) (string, string) {
+	t.Helper()
+	amqpURL := testenv.VHost(t)
+	t.Setenv("DATABASE_URL", testenv.Database(t))
+	t.Setenv("DATABASE_MAX_CONNS", "4")
+	t.Setenv("AMQP_URL", amqpURL)
+	t.Setenv("REDIS_URL", testenv.RedisURL())
+	t.Setenv("REDIS_PREFIX", testenv.Name("t")+":")
+	t.Setenv("HTTP_ADDR", "127.0.0.1:0")
+	t.Setenv("LOG_LEVEL", "warn")
+
+	// Migrate first, as `make run` does, through the command line.
+	run(t, "migrate")
+
+	app, err := loadApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- app.RunDev(ctx, func(a net.Addr) { addrc <- a }) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("dev stopped with: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("dev did not stop within 20s of its context ending")
+		}
+		app.Close()
+	})
+	select {
+	case a := <-addrc:
+		return "http://" + a.String(), amqpURL
+	case err := <-done:
+		t.Fatalf("dev exited: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("dev did not start within 30s")
+	}
+	return "", ""
+}
+
+// run executes the ticketflow command line in-process.
+func run(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := newRootCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("ticketflow %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+func postJSON(t *testing.T, url, token string, body any) (*http.Response, map[string]any) {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return doJSON(t, req)
+}
+
+func doJSON(t *testing.T, req *http.Request) (*http.Response, map[string]any) {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&m)
+	return res, m
+}
+
+func TestDev_FirstAdminSignsInAndManagesUsers(t *testing.T) {
+	base, amqpURL := startDev(t)
+
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, _ := conn.Channel()
+	if err := ch.ExchangeDeclare("ticketflow.events", "topic", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := ch.QueueDeclare("", false, true, true, false, nil)
+	if err := ch.QueueBind(q.Name, "user.*", "ticketflow.events", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out := run(t, "admin", "create-user", "--email", "Admin@Example.com", "--password", "first admin password", "--name", "Admin", "--role", "admin")
+	if !strings.Contains(out, "created admin admin@example.com") {
+		t.Fatalf("create-user printed %q", out)
+	}
+
+	for _, path := range []string{"/healthz", "/readyz"} {
+		res, body := doJSON(t, mustRequest(t, "GET", base+path))
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %v", path, res.StatusCode, body)
+		}
+	}
+	res, body := doJSON(t, mustRequest(t, "GET", base+"/helpdesk/nothing-here"))
+	if res.StatusCode != http.StatusNotFound || res.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("unknown route: %d %s %v", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+
+	res, body = postJSON(t, base+"/auth/register", "", map[string]string{"email": "ana@example.com", "password": "ana's long password", "name": "Ana"})
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("register: %d %v", res.StatusCode, body)
+	}
+	anaID, _ := body["id"].(string)
+
+	res, body = postJSON(t, base+"/auth/login", "", map[string]string{"email": "admin@example.com", "password": "first admin password"})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d %v", res.StatusCode, body)
+	}
+	token, _ := body["access_token"].(string)
+
+	req := newRequest(t, "PATCH", base+"/auth/users/"+anaID, `{"role":"agent"}`)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	if res, body := doJSON(t, req); res.StatusCode != http.StatusOK || body["role"] != "agent" {
+		t.Fatalf("promote: %d %v", res.StatusCode, body)
+	}
+
+	// The relay of the dev process publishes user.created twice, then user.updated.
+	var types []string
+	deadline := time.After(15 * time.Second)
+	for len(types) < 3 {
+		select {
+		case m := <-deliveries:
+			types = append(types, m.RoutingKey)
+		case <-deadline:
+			t.Fatalf("events seen: %v, want 2 user.created and 1 user.updated", types)
+		}
+	}
+	if types[2] != "user.updated" {
+		t.Fatalf("events = %v", types)
+	}
+}
+
+func TestCommandLine_RejectsBadConfiguration(t *testing.T) {
+	t.Setenv("LOG_LEVEL", "loud")
+	cmd := newRootCommand()
+	cmd.SetArgs([]string{"migrate"})
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	err := cmd.Execute()
+	if err == nil || !strings.Contains(err.Error(), "LOG_LEVEL") {
+		t.Fatalf("err = %v, want one naming LOG_LEVEL", err)
+	}
+}
+
+func TestCommandLine_ServeRejectsUnknownService(t *testing.T) {
+	cmd := newRootCommand()
+	cmd.SetArgs([]string{"serve", "billing"})
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	if err := cmd.Execute(); err == nil {
+		t.Fatal("serve billing succeeded")
+	}
+}
+
+func mustRequest(t *testing.T, method, rawURL string) *http.Request {
+	t.Helper()
+	return newRequest(t, method, rawURL, "")
+}
+
+func newRequest(t *testing.T, method, rawURL, body string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, rawURL, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}

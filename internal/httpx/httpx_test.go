@@ -1,0 +1,164 @@
+package httpx_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ticketflow/ticketflow/internal/apperr"
+	"github.com/ticketflow/ticketflow/internal/httpx"
+)
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+type input struct {
+	Name  string `json:"name" validate:"required,max=5"`
+	Count int    `json:"count"`
+}
+
+func TestDecode(t *testing.T) {
+	cases := []struct {
+		name, body, ctype string
+		code              apperr.Code
+		field             string
+	}{
+		{"valid", `{"name":"ana","count":2}`, "application/json", "", ""},
+		{"valid with charset", `{"name":"ana"}`, "application/json; charset=utf-8", "", ""},
+		{"malformed", `{"name":`, "application/json", apperr.Invalid, ""},
+		{"syntax error", `{"name" "ana"}`, "application/json", apperr.Invalid, ""},
+		{"empty", ``, "application/json", apperr.Invalid, ""},
+		{"array", `[1]`, "application/json", apperr.Invalid, ""},
+		{"trailing data", `{"name":"ana"}{}`, "application/json", apperr.Invalid, ""},
+		{"unknown field", `{"name":"ana","admin":true}`, "application/json", apperr.Invalid, "admin"},
+		{"wrong type", `{"name":"ana","count":"2"}`, "application/json", apperr.Invalid, "count"},
+		{"missing required", `{"count":1}`, "application/json", apperr.Unprocessable, "name"},
+		{"too long", `{"name":"abcdefg"}`, "application/json", apperr.Unprocessable, "name"},
+		{"form content type", `name=ana`, "application/x-www-form-urlencoded", apperr.UnsupportedType, ""},
+		{"over the limit", `{"name":"` + strings.Repeat("a", 200) + `"}`, "application/json", apperr.TooLarge, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", "/", strings.NewReader(c.body))
+			req.Header.Set("Content-Type", c.ctype)
+			req.Body = http.MaxBytesReader(httptest.NewRecorder(), req.Body, 100)
+			var in input
+			err := httpx.Decode(req, &in)
+			if got := apperr.CodeOf(err); got != c.code {
+				t.Fatalf("code = %q (%v), want %q", got, err, c.code)
+			}
+			if c.field != "" {
+				var e *apperr.Error
+				if !errors.As(err, &e) || len(e.Fields) == 0 || e.Fields[0].Field != c.field {
+					t.Fatalf("fields = %+v, want %s", e, c.field)
+				}
+			}
+		})
+	}
+}
+
+func TestError_HidesInternalErrors(t *testing.T) {
+	rec := httptest.NewRecorder()
+	httpx.Error(rec, httptest.NewRequest("GET", "/x", nil), discard, errors.New("pq: password authentication failed for user secret"))
+	if rec.Code != 500 || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("%d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	if strings.Contains(rec.Body.String(), "secret") {
+		t.Fatalf("internal error leaked: %s", rec.Body)
+	}
+}
+
+func TestError_MapsCodes(t *testing.T) {
+	for code, status := range map[apperr.Code]int{
+		apperr.Invalid: 400, apperr.Unauthorized: 401, apperr.Forbidden: 403, apperr.NotFound: 404, apperr.NotAllowed: 405,
+		apperr.Conflict: 409, apperr.TooLarge: 413, apperr.UnsupportedType: 415, apperr.Unprocessable: 422,
+		apperr.TooManyRequests: 429, apperr.Unavailable: 503,
+	} {
+		rec := httptest.NewRecorder()
+		err := &apperr.Error{Code: code, Message: "because", RetryAfter: 7}
+		httpx.Error(rec, httptest.NewRequest("GET", "/x", nil), discard, wrap(err))
+		var p httpx.Problem
+		if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Code != status || p.Status != status || p.Code != code || p.Detail != "because" || rec.Header().Get("Retry-After") != "7" {
+			t.Errorf("%s: %d %+v", code, rec.Code, p)
+		}
+	}
+}
+
+func wrap(err error) error { return errors.Join(errors.New("context"), err) }
+
+func TestRouter_RecoversLimitsAndProbes(t *testing.T) {
+	down := errors.New("down")
+	var healthy atomic.Bool
+	healthy.Store(true)
+	r := httpx.NewRouter(discard, httpx.RouterOptions{
+		MaxBodyBytes: 16,
+		Checks: []httpx.Check{{Name: "db", Ping: func(context.Context) error {
+			if healthy.Load() {
+				return nil
+			}
+			return down
+		}}},
+	})
+	r.Get("/panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
+	r.Post("/echo", func(w http.ResponseWriter, r *http.Request) {
+		var v map[string]string
+		if err := httpx.Decode(r, &v); err != nil {
+			httpx.Error(w, r, discard, err)
+			return
+		}
+		httpx.JSON(w, 200, v)
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	status := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.Header.Get("X-Request-Id") == "" {
+			t.Errorf("%s %s: no X-Request-Id", method, path)
+		}
+		if ct := res.Header.Get("Content-Type"); ct == "application/problem+json" && !strings.Contains(string(b), `"request_id"`) {
+			t.Errorf("%s %s: no request id in the problem", method, path)
+		}
+		return res.StatusCode, res.Header.Get("Content-Type")
+	}
+	if code, ct := status("GET", "/panic", ""); code != 500 || ct != "application/problem+json" {
+		t.Fatalf("panic: %d %s", code, ct)
+	}
+	if code, _ := status("POST", "/echo", `{"a":"b"}`); code != 200 {
+		t.Fatalf("small body: %d", code)
+	}
+	if code, _ := status("POST", "/echo", `{"a":"`+strings.Repeat("b", 64)+`"}`); code != 413 {
+		t.Fatalf("large body: %d", code)
+	}
+	if code, ct := status("GET", "/nowhere", ""); code != 404 || ct != "application/problem+json" {
+		t.Fatalf("unknown route: %d %s", code, ct)
+	}
+	if code, _ := status("DELETE", "/echo", ""); code != 405 {
+		t.Fatalf("wrong method: %d", code)
+	}
+	if code, _ := status("GET", "/healthz", ""); code != 200 {
+		t.Fatalf("healthz: %d", code)
+	}
+	if code, _ := status("GET", "/readyz", ""); code != 200 {
+		t.Fatalf("readyz healthy: %d", code)
+	}
+	healthy.Store(false)
+	if code, _ := status("GET", "/readyz", ""); code != 503 {
+		t.Fatalf("readyz with a dependency down: %d", code)
+	}
+}

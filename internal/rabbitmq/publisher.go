@@ -1,0 +1,243 @@
+package rabbitmq
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/ticketflow/ticketflow/internal/events"
+)
+
+// ErrClosed is returned by a Publisher used after Close.
+var ErrClosed = errors.New("rabbitmq: publisher closed")
+
+// Publisher publishes events to the events exchange and waits for the
+// broker's confirm, so a nil error means RabbitMQ has taken responsibility
+// for the message (persisted it in every queue it was routed to). It dials
+// lazily and redials when the connection is lost. It is safe for
+// concurrent use; concurrent publishes share one confirming channel.
+type Publisher struct {
+	url      string
+	exchange string
+	log      *slog.Logger
+	opts     publisherOptions
+
+	// lock is a one-slot semaphore guarding the fields below; unlike a
+	// mutex, waiting for it honours the caller's context while another
+	// goroutine redials.
+	lock   chan struct{}
+	conn   *amqp.Connection
+	ch     *amqp.Channel
+	closed bool
+}
+
+type publisherOptions struct {
+	dialAttempts int
+	dialBackoff  time.Duration
+}
+
+// PublisherOption tunes a Publisher.
+type PublisherOption func(*publisherOptions)
+
+// WithDialRetry sets how often Publish and Ping try to (re)connect before
+// giving up, and the delay before the second try (doubled for each further
+// try). The default, 3 tries from 200ms, fails within about a second when
+// the broker is down, so the caller (the outbox relay) retries on its own
+// schedule instead of blocking.
+func WithDialRetry(attempts int, backoff time.Duration) PublisherOption {
+	return func(o *publisherOptions) {
+		o.dialAttempts = max(attempts, 1)
+		o.dialBackoff = backoff
+	}
+}
+
+// NewPublisher returns a publisher to exchange (DefaultExchange if empty)
+// on the broker at url. It does not connect until first used.
+func NewPublisher(url, exchange string, log *slog.Logger, opts ...PublisherOption) *Publisher {
+	if exchange == "" {
+		exchange = DefaultExchange
+	}
+	o := publisherOptions{dialAttempts: 3, dialBackoff: 200 * time.Millisecond}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Publisher{
+		url:      url,
+		exchange: exchange,
+		log:      log.With("component", "rabbitmq.publisher", "exchange", exchange),
+		opts:     o,
+		lock:     make(chan struct{}, 1),
+	}
+}
+
+// Publish sends e as a persistent message with routing key e.Type and
+// message id e.ID, and returns once the broker has confirmed it. An error
+// means the event may or may not have been delivered: the caller must retry,
+// and consumers deduplicate by event id. A message that no queue is bound to
+// is confirmed and dropped, as topic semantics intend.
+func (p *Publisher) Publish(ctx context.Context, e events.Event) error {
+	if err := e.Validate(); err != nil {
+		return fmt.Errorf("publish %s: %w", e.ID, err)
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("publish %s: encode: %w", e.ID, err)
+	}
+	if len(body) > events.MaxSize {
+		return fmt.Errorf("publish %s: %d bytes, limit %d: %w", e.ID, len(body), events.MaxSize, events.ErrInvalid)
+	}
+	msg := amqp.Publishing{
+		ContentType:  ContentType,
+		DeliveryMode: amqp.Persistent,
+		MessageId:    e.ID,
+		Type:         e.Type,
+		Timestamp:    e.Time,
+		Body:         body,
+	}
+
+	// A channel that died since its last use may not know it yet; the
+	// first publish then fails with ErrClosed before anything was sent,
+	// so trying once more on a fresh connection cannot duplicate.
+	for attempt := 1; ; attempt++ {
+		ch, err := p.channel(ctx)
+		if err != nil {
+			return fmt.Errorf("publish %s %s: %w", e.Type, e.ID, err)
+		}
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, p.exchange, e.Type, false, false, msg)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("publish %s %s: %w", e.Type, e.ID, ctx.Err())
+			}
+			p.discard(ch)
+			if errors.Is(err, amqp.ErrClosed) && attempt == 1 {
+				continue
+			}
+			return fmt.Errorf("publish %s %s: %w", e.Type, e.ID, err)
+		}
+		acked, err := dc.WaitContext(ctx)
+		switch {
+		case err != nil:
+			return fmt.Errorf("publish %s %s: wait for confirm: %w", e.Type, e.ID, err)
+		case acked:
+			return nil
+		case ch.IsClosed():
+			// amqp091 nacks every pending confirm when the channel closes.
+			p.discard(ch)
+			return fmt.Errorf("publish %s %s: channel closed before the broker confirmed", e.Type, e.ID)
+		default:
+			return fmt.Errorf("publish %s %s: broker nacked the message", e.Type, e.ID)
+		}
+	}
+}
+
+// Ping connects if need be and reports whether the broker is reachable,
+// for readiness checks.
+func (p *Publisher) Ping(ctx context.Context) error {
+	if _, err := p.channel(ctx); err != nil {
+		return fmt.Errorf("rabbitmq ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the connection. Publishes waiting for a confirm fail, and
+// later calls return ErrClosed.
+func (p *Publisher) Close() error {
+	p.lock <- struct{}{}
+	defer func() { <-p.lock }()
+	p.closed = true
+	return p.teardown()
+}
+
+// channel returns the open confirming channel, dialing a new connection
+// when there is none, with a few quick retries.
+func (p *Publisher) channel(ctx context.Context) (*amqp.Channel, error) {
+	select {
+	case p.lock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-p.lock }()
+
+	if p.closed {
+		return nil, ErrClosed
+	}
+	if p.ch != nil && !p.ch.IsClosed() {
+		return p.ch, nil
+	}
+	if p.conn != nil {
+		p.log.Info("connection lost; reconnecting")
+	}
+	_ = p.teardown()
+
+	delay := p.opts.dialBackoff
+	for attempt := 1; ; attempt++ {
+		conn, ch, err := p.connect(ctx)
+		if err == nil {
+			p.conn, p.ch = conn, ch
+			p.log.Info("connected", "attempt", attempt)
+			return ch, nil
+		}
+		p.log.Warn("connect failed", "attempt", attempt, "err", err)
+		if attempt >= p.opts.dialAttempts {
+			return nil, err
+		}
+		if err := sleep(ctx, delay); err != nil {
+			return nil, fmt.Errorf("connect: %w", err)
+		}
+		delay *= 2
+	}
+}
+
+// connect dials and opens a channel in confirm mode on which the exchanges exist.
+func (p *Publisher) connect(ctx context.Context) (*amqp.Connection, *amqp.Channel, error) {
+	conn, err := dial(ctx, p.url, "ticketflow publisher")
+	if err != nil {
+		return nil, nil, err
+	}
+	ch, err := conn.Channel()
+	if err == nil {
+		err = declareExchanges(ch, p.exchange)
+	}
+	if err == nil {
+		err = ch.Confirm(false)
+	}
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, fmt.Errorf("open confirming channel: %w", err)
+	}
+	return conn, ch, nil
+}
+
+// discard drops ch if it is still the current channel, so the next
+// publish redials. A channel error (such as a missing exchange) closes
+// only the channel, so the whole connection is replaced to start clean.
+func (p *Publisher) discard(ch *amqp.Channel) {
+	p.lock <- struct{}{}
+	defer func() { <-p.lock }()
+	if p.ch == ch {
+		_ = p.teardown()
+	}
+}
+
+// teardown closes the current connection; the caller holds the lock.
+func (p *Publisher) teardown() error {
+	var err error
+	if p.conn != nil {
+		// A deadline, because a half-dead connection would otherwise hold
+		// the lock until heartbeats notice it.
+		err = p.conn.CloseDeadline(time.Now().Add(closeTimeout))
+		if errors.Is(err, amqp.ErrClosed) {
+			err = nil
+		}
+	}
+	p.conn, p.ch = nil, nil
+	if err != nil {
+		return fmt.Errorf("close publisher connection: %w", err)
+	}
+	return nil
+}
