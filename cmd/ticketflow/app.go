@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ticketflow/ticketflow/api/auth"
+	"github.com/ticketflow/ticketflow/internal/authn"
 	"github.com/ticketflow/ticketflow/internal/config"
 	"github.com/ticketflow/ticketflow/internal/httpx"
 	"github.com/ticketflow/ticketflow/internal/logging"
@@ -33,6 +36,17 @@ type App struct {
 	redis     *redis.Client
 	publisher *rabbitmq.Publisher
 	closers   []func()
+
+	// devURL is the base URL of `ticketflow dev`, where every service lives;
+	// empty when the process runs one service.
+	devURL string
+	// authSvc and authKeys are set when this process runs auth: then tokens
+	// are verified against its keys directly, and service tokens come
+	// from it without a round trip.
+	authSvc  *auth.Service
+	authKeys *auth.KeyStore
+	verifier *authn.Verifier
+	tokens   authn.TokenSource
 }
 
 // NewApp returns an app for cfg; connections are opened on first use.
@@ -105,6 +119,67 @@ func (a *App) Close() {
 	a.closers = nil
 }
 
+// ServiceURL returns the base URL of a service: the process's own in
+// `ticketflow dev`, the configured one otherwise.
+func (a *App) ServiceURL(name string) string {
+	if a.devURL != "" {
+		return a.devURL
+	}
+	switch name {
+	case "auth":
+		return a.Config.AuthURL
+	case "helpdesk":
+		return a.Config.HelpdeskURL
+	case "workflow":
+		return a.Config.WorkflowURL
+	}
+	panic("no URL configured for service " + name)
+}
+
+// Verifier returns the access-token verifier of this process: against the
+// auth keys in-process when it runs auth, against JWKS_URL otherwise.
+func (a *App) Verifier() *authn.Verifier {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.verifier == nil {
+		var src authn.KeySource = a.authKeys
+		if a.authKeys == nil {
+			src = authn.NewHTTPKeySource(a.Config.JWKSURL, &http.Client{Timeout: 10 * time.Second})
+		}
+		a.verifier = authn.NewVerifier(src, a.Config.JWTIssuer, a.Config.JWTAudience)
+	}
+	return a.verifier
+}
+
+// ServiceTokens returns the source of this process's service tokens, for
+// calls to other services. With SERVICE_CLIENT_ID set it asks auth for them;
+// in development without it, a process that runs auth provisions the
+// service account "ticketflow-dev" with a fresh secret at start.
+func (a *App) ServiceTokens(ctx context.Context) (authn.TokenSource, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.tokens != nil {
+		return a.tokens, nil
+	}
+	id, secret := a.Config.ServiceClientID, a.Config.ServiceClientSecret
+	if id == "" {
+		if a.authSvc == nil || a.Config.Env != "development" {
+			return nil, errors.New("SERVICE_CLIENT_ID and SERVICE_CLIENT_SECRET are required to call other services (ticketflow admin service-account)")
+		}
+		id = "ticketflow-dev"
+		var err error
+		if secret, err = a.authSvc.SetServiceAccount(ctx, id, ""); err != nil {
+			return nil, fmt.Errorf("provision development service account: %w", err)
+		}
+	}
+	authURL := a.Config.AuthURL
+	if a.devURL != "" {
+		authURL = a.devURL
+	}
+	a.tokens = authn.NewServiceTokenSource(authURL, id, secret, &http.Client{Timeout: 10 * time.Second})
+	return a.tokens, nil
+}
+
 // component is one service as a process runs it: its HTTP API under its
 // path prefix, its readiness checks and its background loops (outbox
 // relays, consumers).
@@ -116,11 +191,11 @@ type component struct {
 	loops   []func(ctx context.Context) error
 }
 
-// runComponents serves the components' APIs on addr under their prefixes
+// runComponents serves the components' APIs on ln under their prefixes
 // and runs their loops, until ctx ends or one of them fails; then it drains
 // HTTP and waits for every loop to stop. ready, when not nil, is told the
 // bound address.
-func (a *App) runComponents(ctx context.Context, addr string, comps []component, ready func(net.Addr)) error {
+func (a *App) runComponents(ctx context.Context, ln net.Listener, comps []component, ready func(net.Addr)) error {
 	var checks []httpx.Check
 	for _, c := range comps {
 		checks = append(checks, c.checks...)
@@ -136,7 +211,7 @@ func (a *App) runComponents(ctx context.Context, addr string, comps []component,
 		}
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return httpx.Serve(ctx, a.Log, addr, router, a.Config.ShutdownGrace, ready) })
+	g.Go(func() error { return httpx.Serve(ctx, a.Log, ln, router, a.Config.ShutdownGrace, ready) })
 	for _, c := range comps {
 		for _, loop := range c.loops {
 			g.Go(func() error {

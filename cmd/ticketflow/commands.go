@@ -45,6 +45,16 @@ schema at start. It listens on HTTP_ADDR (default 127.0.0.1:8080).`,
 
 // RunDev runs every built service in one process until ctx ends.
 func (a *App) RunDev(ctx context.Context, ready func(net.Addr)) error {
+	addr := a.Config.HTTPAddr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	defer ln.Close()
+	a.devURL = "http://" + ln.Addr().String()
 	var comps []component
 	for _, name := range serviceNames {
 		c, err := a.component(ctx, name)
@@ -56,11 +66,7 @@ func (a *App) RunDev(ctx context.Context, ready func(net.Addr)) error {
 		}
 		comps = append(comps, c)
 	}
-	addr := a.Config.HTTPAddr
-	if addr == "" {
-		addr = "127.0.0.1:8080"
-	}
-	return a.runComponents(ctx, addr, comps, ready)
+	return a.runComponents(ctx, ln, comps, ready)
 }
 
 func newServeCommand() *cobra.Command {
@@ -100,7 +106,12 @@ func (a *App) Serve(ctx context.Context, name string, ready func(net.Addr)) erro
 	if addr == "" {
 		addr = servicePorts[name]
 	}
-	return a.runComponents(ctx, addr, []component{c}, ready)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	defer ln.Close()
+	return a.runComponents(ctx, ln, []component{c}, ready)
 }
 
 func newWorkerCommand() *cobra.Command {

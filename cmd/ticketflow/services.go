@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/ticketflow/ticketflow/api/auth"
-	"github.com/ticketflow/ticketflow/internal/authn"
 	"github.com/ticketflow/ticketflow/internal/cursor"
 	"github.com/ticketflow/ticketflow/internal/httpx"
 	"github.com/ticketflow/ticketflow/internal/outbox"
@@ -65,6 +64,9 @@ func (a *App) AuthService(ctx context.Context) (*auth.Service, *auth.KeyStore, e
 		AccessTTL:  a.Config.AccessTTL,
 		RefreshTTL: a.Config.RefreshTTL,
 	}, a.Log)
+	a.mu.Lock()
+	a.authSvc, a.authKeys = svc, keys
+	a.mu.Unlock()
 	return svc, keys, nil
 }
 
@@ -75,8 +77,7 @@ func (a *App) authComponent(ctx context.Context) (component, error) {
 	}
 	pool, _ := a.Pool(ctx, auth.Schema)
 	rdb, _ := a.Redis()
-	verifier := authn.NewVerifier(keys, a.Config.JWTIssuer, a.Config.JWTAudience)
-	h := auth.NewHandler(svc, keys, verifier, cursor.New(a.Config.CursorSecret), a.Log, a.Config.TrustProxy)
+	h := auth.NewHandler(svc, keys, a.Verifier(), cursor.New(a.Config.CursorSecret), a.Log, a.Config.TrustProxy)
 	relay := outbox.NewRelay(pool, a.Publisher(), a.Log.With("relay", auth.Schema), outbox.RelayOptions{})
 	return component{
 		name:    "auth",

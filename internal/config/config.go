@@ -66,8 +66,11 @@ type Config struct {
 	// Service account used by this process to call other services.
 	ServiceClientID     string `env:"SERVICE_CLIENT_ID"`
 	ServiceClientSecret string `env:"SERVICE_CLIENT_SECRET"`
-	// AuthURL is the base URL of the auth service, for service tokens.
-	AuthURL string `env:"AUTH_URL" envDefault:"http://127.0.0.1:8081"`
+	// Base URLs of the services, for calls between them. `ticketflow dev`
+	// ignores them: there every service is in the one process.
+	AuthURL     string `env:"AUTH_URL" envDefault:"http://127.0.0.1:8081"`
+	HelpdeskURL string `env:"HELPDESK_URL" envDefault:"http://127.0.0.1:8082"`
+	WorkflowURL string `env:"WORKFLOW_URL" envDefault:"http://127.0.0.1:8083"`
 
 	// Login rate limits: attempts per window, per account and per client address.
 	LoginLimitPerAccount int           `env:"LOGIN_LIMIT_PER_ACCOUNT" envDefault:"5"`
@@ -134,7 +137,7 @@ func (c Config) Validate() error {
 	check(slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel), "LOG_LEVEL must be debug, info, warn or error, not %q", c.LogLevel)
 	for name, u := range map[string]string{
 		"DATABASE_URL": c.DatabaseURL, "AMQP_URL": c.AMQPURL, "REDIS_URL": c.RedisURL,
-		"PUBLIC_URL": c.PublicURL, "JWKS_URL": c.JWKSURL, "AUTH_URL": c.AuthURL, "TEMPORAL_UI_URL": c.TemporalUIURL,
+		"PUBLIC_URL": c.PublicURL, "JWKS_URL": c.JWKSURL, "AUTH_URL": c.AuthURL, "HELPDESK_URL": c.HelpdeskURL, "WORKFLOW_URL": c.WorkflowURL, "TEMPORAL_UI_URL": c.TemporalUIURL,
 		"AUTH_DATABASE_URL": c.AuthDatabaseURL, "HELPDESK_DATABASE_URL": c.HelpdeskDatabaseURL,
 		"WORKFLOW_DATABASE_URL": c.WorkflowDatabaseURL, "MESSAGING_DATABASE_URL": c.MessagingDatabaseURL,
 		"NOTIFICATION_DATABASE_URL": c.NotificationDatabaseURL,

@@ -152,14 +152,10 @@ func LimitBody(n int64) func(http.Handler) http.Handler {
 	}
 }
 
-// Serve runs h on addr until ctx is cancelled, then drains in-flight
+// Serve runs h on ln until ctx is cancelled, then drains in-flight
 // requests for up to grace before closing. It returns once the server has
 // stopped. ready, when not nil, receives the bound address.
-func Serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler, grace time.Duration, ready func(net.Addr)) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
+func Serve(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handler, grace time.Duration, ready func(net.Addr)) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
