@@ -1,0 +1,34 @@
+# Ticketflow's everyday commands. `make` alone lists them; the scripts they
+# call live in scripts/ and say which environment variables they read.
+
+.DEFAULT_GOAL := help
+.PHONY: help build run test temporal migrate vet fmt clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/ticketflow
+	go build -o bin/ticketflow ./cmd/ticketflow
+
+run: ## run everything locally (services, database, Temporal, ticketflow dev) until Ctrl-C
+	scripts/run.sh
+
+test: ## go vet and every test, against real services it starts if needed
+	scripts/test.sh
+
+temporal: ## Temporal dev server in the foreground (gRPC 7233, UI 8233, state in .data/)
+	scripts/temporal.sh foreground
+
+migrate: build ## migrate every service's schema in DATABASE_URL
+	bin/ticketflow migrate
+
+vet: ## go vet
+	go vet ./...
+
+fmt: ## gofmt the Go code
+	git ls-files -z --cached --others --exclude-standard '*.go' | xargs -0 -r gofmt -w
+
+clean: ## remove bin/ and .data/ (not while the scripts have something running)
+	@if [ -e .data/started-services ] || [ -e .data/temporal.pid ]; then \
+		echo "clean: stop first: scripts/temporal.sh stop; scripts/services.sh down" >&2; exit 1; fi
+	rm -rf bin .data
