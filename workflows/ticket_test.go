@@ -495,3 +495,35 @@ func TestAssign_ReassignsToAnAgentOnly(t *testing.T) {
 		t.Fatalf("assigned events = %d, last %+v", len(assigned), last)
 	}
 }
+
+func TestContinueAsNew_CarriedStateResumesWithoutReloading(t *testing.T) {
+	b := newBackend()
+	// A first run takes the ticket to waiting on the requester...
+	first := newHarness(t, b)
+	first.move(time.Minute, StepInProgress, RoleAgent)
+	first.move(30*time.Minute, StepWaiting, RoleAgent)
+	first.snapshot(31*time.Minute, "carried", RoleSystem)
+	_ = first.run(32 * time.Minute)
+	carried := first.states["carried"]
+	carried.AllowedTransitions = nil
+
+	// ...and a run continuing as new starts from its state, loading nothing.
+	b2 := newBackend()
+	b2.def.Steps = nil // a reload would fail the run
+	h := newHarness(t, b2)
+	h.env.SetStartTime(opened.Add(32 * time.Minute))
+	h.snapshot(time.Minute, "resumed", RoleAgent)
+	h.signal(2*time.Minute, SignalComment, CommentSignal{EventID: "c1", AuthorID: "requester-1", AuthorRole: "employee"})
+	h.snapshot(3*time.Minute, "replied", RoleAgent)
+	h.at(10*time.Minute, func() { h.env.CancelWorkflow() })
+	h.env.ExecuteWorkflow(TicketWorkflow, TicketInput{TicketID: "ticket-1", Carried: &carried})
+	if s := h.states["resumed"]; s.Step != StepWaiting || s.AssigneeID != "agent-a" || !s.Resolution.Paused || s.Seq != carried.Seq {
+		t.Fatalf("resumed state: step %s assignee %s paused %v seq %d/%d", s.Step, s.AssigneeID, s.Resolution.Paused, s.Seq, carried.Seq)
+	}
+	if s := h.states["replied"]; s.Step != StepInProgress || s.Resolution.Paused {
+		t.Fatalf("after the reply: step %s paused %v", s.Step, s.Resolution.Paused)
+	}
+	if len(b2.records) != 1 || b2.records[0].ChangeID == b.records[0].ChangeID {
+		t.Fatalf("records of the new run = %+v", b2.records)
+	}
+}

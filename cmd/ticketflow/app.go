@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ticketflow/ticketflow/api/auth"
@@ -47,6 +48,7 @@ type App struct {
 	authKeys *auth.KeyStore
 	verifier *authn.Verifier
 	tokens   authn.TokenSource
+	temporal client.Client
 }
 
 // NewApp returns an app for cfg; connections are opened on first use.

@@ -66,6 +66,11 @@ func (a *App) RunDev(ctx context.Context, ready func(net.Addr)) error {
 		}
 		comps = append(comps, c)
 	}
+	worker, err := a.workerComponent(ctx)
+	if err != nil {
+		return err
+	}
+	comps = append(comps, worker)
 	return a.runComponents(ctx, ln, comps, ready)
 }
 
@@ -123,9 +128,33 @@ and the RabbitMQ consumers that start workflows and deliver notifications.
 Scale out by running more workers on the same task queue.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return fmt.Errorf("the Temporal worker is not part of this build yet: the ticket workflow lands with the workflow engine")
+			app, err := loadApp()
+			if err != nil {
+				return err
+			}
+			defer app.Close()
+			return app.RunWorker(cmd.Context(), nil)
 		},
 	}
+}
+
+// RunWorker runs the Temporal worker and the consumers until ctx ends,
+// with /healthz and /readyz on HTTP_ADDR (default 127.0.0.1:8090).
+func (a *App) RunWorker(ctx context.Context, ready func(net.Addr)) error {
+	c, err := a.workerComponent(ctx)
+	if err != nil {
+		return err
+	}
+	addr := a.Config.HTTPAddr
+	if addr == "" {
+		addr = "127.0.0.1:8090"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	defer ln.Close()
+	return a.runComponents(ctx, ln, []component{c}, ready)
 }
 
 func newMigrateCommand() *cobra.Command {

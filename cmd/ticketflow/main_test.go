@@ -15,9 +15,9 @@ import (
 	"github.com/ticketflow/ticketflow/internal/testenv"
 )
 
-// startDev runs `ticketflow dev` in-process on a fresh database, vhost and
-// Redis prefix, and returns its base URL and AMQP URL.
-func startDev(t *testing.T) (string, string) {
+// devEnv points the configuration at a fresh database, vhost, Redis
+// prefix and Temporal task queue, and returns the AMQP URL.
+func devEnv(t *testing.T) string {
 	t.Helper()
 	amqpURL := testenv.VHost(t)
 	t.Setenv("DATABASE_URL", testenv.Database(t))
@@ -25,12 +25,29 @@ func startDev(t *testing.T) (string, string) {
 	t.Setenv("AMQP_URL", amqpURL)
 	t.Setenv("REDIS_URL", testenv.RedisURL())
 	t.Setenv("REDIS_PREFIX", testenv.Name("t")+":")
+	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress())
+	t.Setenv("TEMPORAL_TASK_QUEUE", testenv.Name("tq"))
 	t.Setenv("HTTP_ADDR", "127.0.0.1:0")
 	t.Setenv("LOG_LEVEL", "warn")
+	return amqpURL
+}
 
+// startDev runs `ticketflow dev` in-process on a fresh environment (see
+// devEnv), and returns its base URL and AMQP URL.
+func startDev(t *testing.T) (string, string) {
+	t.Helper()
+	amqpURL := devEnv(t)
 	// Migrate first, as `make run` does, through the command line.
 	run(t, "migrate")
+	base, stop := launchDev(t)
+	t.Cleanup(stop)
+	return base, amqpURL
+}
 
+// launchDev runs `ticketflow dev` with the current environment and returns
+// its base URL and a function that stops it gracefully.
+func launchDev(t *testing.T) (string, func()) {
+	t.Helper()
 	app, err := loadApp()
 	if err != nil {
 		t.Fatal(err)
@@ -39,27 +56,32 @@ func startDev(t *testing.T) (string, string) {
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() { done <- app.RunDev(ctx, func(a net.Addr) { addrc <- a }) }()
-	t.Cleanup(func() {
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		select {
 		case err := <-done:
 			if err != nil {
 				t.Errorf("dev stopped with: %v", err)
 			}
-		case <-time.After(20 * time.Second):
-			t.Error("dev did not stop within 20s of its context ending")
+		case <-time.After(30 * time.Second):
+			t.Error("dev did not stop within 30s of its context ending")
 		}
 		app.Close()
-	})
+	}
 	select {
 	case a := <-addrc:
-		return "http://" + a.String(), amqpURL
+		return "http://" + a.String(), stop
 	case err := <-done:
 		t.Fatalf("dev exited: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("dev did not start within 30s")
 	}
-	return "", ""
+	return "", stop
 }
 
 // run executes the ticketflow command line in-process.

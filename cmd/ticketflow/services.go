@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/ticketflow/ticketflow/api/auth"
+	"github.com/ticketflow/ticketflow/api/helpdesk"
+	"github.com/ticketflow/ticketflow/api/workflow"
 	"github.com/ticketflow/ticketflow/internal/cursor"
 	"github.com/ticketflow/ticketflow/internal/httpx"
 	"github.com/ticketflow/ticketflow/internal/outbox"
@@ -21,21 +25,54 @@ func (a *App) component(ctx context.Context, name string) (component, error) {
 	switch name {
 	case "auth":
 		return a.authComponent(ctx)
+	case "helpdesk":
+		return a.helpdeskComponent(ctx)
+	case "workflow":
+		return a.workflowComponent(ctx)
+	case "messaging":
+		return a.messagingComponent(ctx)
+	case "notification":
+		return a.notificationComponent(ctx)
 	default:
 		return component{}, errNotBuilt
 	}
 }
 
+// migrations lists every service's schema with the function that migrates
+// it, in start order.
+func migrations() []struct {
+	schema  string
+	migrate func(context.Context, *pgxpool.Pool) error
+} {
+	return []struct {
+		schema  string
+		migrate func(context.Context, *pgxpool.Pool) error
+	}{
+		{auth.Schema, auth.Migrate},
+		{helpdesk.Schema, helpdesk.Migrate},
+		{workflow.Schema, workflow.Migrate},
+		{messagingSchema, migrateMessaging},
+		{notificationSchema, migrateNotification},
+	}
+}
+
 // MigrateAll migrates the schema of every built service.
 func (a *App) MigrateAll(ctx context.Context) error {
-	pool, err := a.Pool(ctx, auth.Schema)
-	if err != nil {
-		return err
+	var done []string
+	for _, m := range migrations() {
+		if m.migrate == nil {
+			continue
+		}
+		pool, err := a.Pool(ctx, m.schema)
+		if err != nil {
+			return err
+		}
+		if err := m.migrate(ctx, pool); err != nil {
+			return err
+		}
+		done = append(done, m.schema)
 	}
-	if err := auth.Migrate(ctx, pool); err != nil {
-		return err
-	}
-	a.Log.Info("migrations applied", "schemas", []string{auth.Schema})
+	a.Log.Info("migrations applied", "schemas", done)
 	return nil
 }
 

@@ -1,0 +1,171 @@
+package workflow
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ticketflow/ticketflow/internal/apperr"
+	"github.com/ticketflow/ticketflow/internal/authn"
+	"github.com/ticketflow/ticketflow/internal/httpx"
+	"github.com/ticketflow/ticketflow/workflows"
+)
+
+// newTeamRequest is the body of POST /teams.
+type newTeamRequest struct {
+	Name     string              `json:"name"`
+	Calendar *workflows.Calendar `json:"calendar"`
+}
+
+// teamPatchRequest is the body of PATCH /teams/{id}. A calendar left out
+// stays; "calendar": null removes it.
+type teamPatchRequest struct {
+	Name     *string         `json:"name"`
+	Calendar json.RawMessage `json:"calendar"`
+}
+
+// memberRequest is the body of PUT /teams/{id}/members/{user_id}.
+type memberRequest struct {
+	Available *bool `json:"available"`
+}
+
+func (h *Handler) listTeams(w http.ResponseWriter, r *http.Request) {
+	teams, err := h.store.Teams(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, httpx.List[Team]{Items: orEmpty(teams)})
+}
+
+func (h *Handler) getTeam(w http.ResponseWriter, r *http.Request) {
+	t, err := h.store.Team(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, t)
+}
+
+func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request) {
+	var in newTeamRequest
+	if err := httpx.Decode(r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	t, err := h.store.CreateTeam(r.Context(), in.Name, in.Calendar)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	httpx.JSON(w, http.StatusCreated, t)
+}
+
+func (h *Handler) patchTeam(w http.ResponseWriter, r *http.Request) {
+	id, ok := canonicalID(chi.URLParam(r, "id"))
+	if !ok {
+		h.fail(w, r, errNoTeam)
+		return
+	}
+	var in teamPatchRequest
+	if err := httpx.Decode(r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := TeamPatch{Name: in.Name}
+	if in.Calendar != nil {
+		p.SetCalendar = true
+		if !bytes.Equal(bytes.TrimSpace(in.Calendar), []byte("null")) {
+			// Decoded as strictly as the rest of the body.
+			dec := json.NewDecoder(bytes.NewReader(in.Calendar))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&p.Calendar); err != nil {
+				h.fail(w, r, apperr.WithFields(apperr.Invalid, "request body has an invalid calendar",
+					apperr.FieldError{Field: "calendar", Message: "must be {time_zone, days, start_minute, end_minute} or null"}))
+				return
+			}
+		}
+	}
+	t, err := h.store.UpdateTeam(r.Context(), id, p)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, t)
+}
+
+// putMember adds a member to a team or changes their availability. Admins
+// may do either for any assignable user; an agent may only change their
+// own availability in a team they belong to.
+func (h *Handler) putMember(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	caller := authn.MustUser(ctx)
+	teamID, ok := canonicalID(chi.URLParam(r, "id"))
+	if !ok {
+		h.fail(w, r, errNoTeam)
+		return
+	}
+	userID, ok := canonicalID(chi.URLParam(r, "user_id"))
+	if !ok {
+		h.fail(w, r, errNoMember)
+		return
+	}
+	self, _ := canonicalID(caller.ID)
+	if caller.Role != authn.RoleAdmin && userID != self {
+		h.fail(w, r, apperr.New(apperr.Forbidden, "agents may only change their own availability"))
+		return
+	}
+	var in memberRequest
+	if err := httpx.Decode(r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if in.Available == nil {
+		h.fail(w, r, apperr.WithFields(apperr.Unprocessable, "the request has invalid fields",
+			apperr.FieldError{Field: "available", Message: "is required"}))
+		return
+	}
+	var (
+		change MemberChange
+		err    error
+	)
+	if caller.Role == authn.RoleAdmin {
+		change, err = h.store.AddOrUpdateMember(ctx, teamID, userID, *in.Available)
+	} else {
+		change, err = h.store.SetAvailability(ctx, teamID, userID, *in.Available)
+		if errors.Is(err, errNoMember) {
+			err = apperr.New(apperr.Forbidden, "only an admin can add you to this team")
+		}
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if change.BecameAvailable {
+		h.onAgentAvailable(ctx, teamID)
+	}
+	status := http.StatusOK
+	if change.Added {
+		status = http.StatusCreated
+	}
+	httpx.JSON(w, status, change.Member)
+}
+
+func (h *Handler) deleteMember(w http.ResponseWriter, r *http.Request) {
+	if err := h.store.RemoveMember(r.Context(), chi.URLParam(r, "id"), chi.URLParam(r, "user_id")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// onAgentAvailable runs when a member of the team became available: the
+// tickets waiting for an agent of the team are signalled, so their
+// workflows try the assignment again.
+func (h *Handler) onAgentAvailable(ctx context.Context, teamID string) {
+	h.signalWaiting(ctx, teamID)
+}

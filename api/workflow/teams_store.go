@@ -1,0 +1,444 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ticketflow/ticketflow/internal/apperr"
+	"github.com/ticketflow/ticketflow/internal/postgres"
+	"github.com/ticketflow/ticketflow/workflows"
+)
+
+// Team is a team as the API shows it: the agents who handle the tickets of
+// the categories whose definitions name it, and its business hours.
+type Team struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Calendar is the team's business hours, nil when it has none (SLA
+	// clocks then count around the clock).
+	Calendar *workflows.Calendar `json:"calendar"`
+	Members  []Member            `json:"members"`
+}
+
+// Member is one member of a team.
+type Member struct {
+	UserID string `json:"user_id"`
+	Name   string `json:"name"`
+	// Available is the member's own switch: unavailable members get no
+	// new tickets.
+	Available bool `json:"available"`
+	// Assignable is false once the directory no longer lists the member as
+	// an active agent or admin: they get no tickets whatever Available says.
+	Assignable bool `json:"assignable"`
+}
+
+// MemberChange is what adding or updating a member did.
+type MemberChange struct {
+	Member Member
+	// Added is true when the user was not a member before.
+	Added bool
+	// BecameAvailable is true when the member is available now and was not
+	// (or was no member) before: waiting tickets may now be assigned.
+	BecameAvailable bool
+}
+
+// TeamPatch changes some of a team's fields.
+type TeamPatch struct {
+	// Name, when not nil, renames the team.
+	Name *string
+	// SetCalendar replaces the team's calendar with Calendar; a nil
+	// Calendar removes it.
+	SetCalendar bool
+	Calendar    *workflows.Calendar
+}
+
+// assignableSQL is true for a directory entry (alias a) that may be given
+// tickets: an active agent or admin.
+const assignableSQL = `(a.active AND a.role IN ('agent', 'admin'))`
+
+const maxTeamName = 100
+
+var (
+	errNoTeam      = apperr.New(apperr.NotFound, "no such team")
+	errNoMember    = apperr.New(apperr.NotFound, "no such team member")
+	errTeamNameDup = apperr.New(apperr.Conflict, "a team with this name already exists")
+)
+
+// checkTeam validates a team's name and calendar and returns the name as
+// stored: trimmed.
+func checkTeam(name string, cal *workflows.Calendar) (string, error) {
+	name = strings.TrimSpace(name)
+	var problems []apperr.FieldError
+	if name == "" || utf8.RuneCountInString(name) > maxTeamName {
+		problems = append(problems, apperr.FieldError{Field: "name", Message: fmt.Sprintf("must be 1-%d characters", maxTeamName)})
+	}
+	if cal != nil {
+		problems = append(problems, prefixFields("calendar.", cal.Validate())...)
+	}
+	if len(problems) > 0 {
+		return "", apperr.WithFields(apperr.Unprocessable, "the team is invalid", problems...)
+	}
+	return name, nil
+}
+
+// prefixFields returns the field errors of err, an Unprocessable error from
+// a Validate method, with their field names under prefix.
+func prefixFields(prefix string, err error) []apperr.FieldError {
+	if err == nil {
+		return nil
+	}
+	var e *apperr.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return []apperr.FieldError{{Field: strings.TrimSuffix(prefix, "."), Message: err.Error()}}
+	}
+	out := make([]apperr.FieldError, len(e.Fields))
+	for i, f := range e.Fields {
+		out[i] = apperr.FieldError{Field: prefix + f.Field, Message: f.Message}
+	}
+	return out
+}
+
+// CreateTeam creates a team with no members and its round-robin cursor.
+// The name is unique whatever its case (Conflict otherwise).
+func (s *Store) CreateTeam(ctx context.Context, name string, cal *workflows.Calendar) (Team, error) {
+	name, err := checkTeam(name, cal)
+	if err != nil {
+		return Team{}, err
+	}
+	calJSON, err := calendarJSON(cal)
+	if err != nil {
+		return Team{}, err
+	}
+	id := uuid.NewString()
+	err = postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO teams (id, name, calendar) VALUES ($1, $2, $3)`, id, name, calJSON); err != nil {
+			if postgres.IsUniqueViolation(err) {
+				return errTeamNameDup
+			}
+			return fmt.Errorf("insert team: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO team_cursors (team_id) VALUES ($1)`, id); err != nil {
+			return fmt.Errorf("insert cursor of team %s: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Team{}, err
+	}
+	return Team{ID: id, Name: name, Calendar: cal, Members: []Member{}}, nil
+}
+
+// Team returns a team with its members (NotFound for an unknown or
+// malformed ID).
+func (s *Store) Team(ctx context.Context, id string) (Team, error) {
+	return teamByID(ctx, s.pool, id)
+}
+
+// Teams returns every team with its members, by name.
+func (s *Store) Teams(ctx context.Context) ([]Team, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, name, calendar FROM teams ORDER BY lower(name), id`)
+	if err != nil {
+		return nil, fmt.Errorf("list teams: %w", err)
+	}
+	teams, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Team, error) { return scanTeam(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list teams: %w", err)
+	}
+	ids := make([]string, len(teams))
+	for i, t := range teams {
+		ids[i] = t.ID
+	}
+	members, err := membersOf(ctx, s.pool, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range teams {
+		teams[i].Members = orEmpty(members[teams[i].ID])
+	}
+	return teams, nil
+}
+
+// UpdateTeam renames a team or changes its calendar.
+func (s *Store) UpdateTeam(ctx context.Context, id string, p TeamPatch) (Team, error) {
+	id, ok := canonicalID(id)
+	if !ok {
+		return Team{}, errNoTeam
+	}
+	var t Team
+	err := postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if t, err = scanTeam(tx.QueryRow(ctx, `SELECT id, name, calendar FROM teams WHERE id = $1 FOR UPDATE`, id)); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errNoTeam
+			}
+			return fmt.Errorf("read team %s: %w", id, err)
+		}
+		if p.Name != nil {
+			t.Name = *p.Name
+		}
+		if p.SetCalendar {
+			t.Calendar = p.Calendar
+		}
+		if t.Name, err = checkTeam(t.Name, t.Calendar); err != nil {
+			return err
+		}
+		calJSON, err := calendarJSON(t.Calendar)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE teams SET name = $2, calendar = $3, updated_at = now() WHERE id = $1`, id, t.Name, calJSON)
+		if postgres.IsUniqueViolation(err) {
+			return errTeamNameDup
+		}
+		if err != nil {
+			return fmt.Errorf("update team %s: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Team{}, err
+	}
+	return s.Team(ctx, id)
+}
+
+// TeamCalendar returns the business hours of a team, nil when it has none
+// or teamID is empty (NotFound for an unknown team).
+func (s *Store) TeamCalendar(ctx context.Context, teamID string) (*workflows.Calendar, error) {
+	if teamID == "" {
+		return nil, nil
+	}
+	id, ok := canonicalID(teamID)
+	if !ok {
+		return nil, errNoTeam
+	}
+	var raw []byte
+	err := s.pool.QueryRow(ctx, `SELECT calendar FROM teams WHERE id = $1`, id).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errNoTeam
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read calendar of team %s: %w", id, err)
+	}
+	return decodeCalendar(raw)
+}
+
+// AddOrUpdateMember makes the user a member of the team with the given
+// availability. A user who is not yet a member must be an active agent or
+// admin in the directory (Unprocessable otherwise).
+func (s *Store) AddOrUpdateMember(ctx context.Context, teamID, userID string, available bool) (MemberChange, error) {
+	return s.setMember(ctx, teamID, userID, available, true)
+}
+
+// SetAvailability changes the availability of an existing member
+// (NotFound when the user is not a member of the team).
+func (s *Store) SetAvailability(ctx context.Context, teamID, userID string, available bool) (MemberChange, error) {
+	return s.setMember(ctx, teamID, userID, available, false)
+}
+
+func (s *Store) setMember(ctx context.Context, teamID, userID string, available, mayAdd bool) (MemberChange, error) {
+	teamID, ok := canonicalID(teamID)
+	if !ok {
+		return MemberChange{}, errNoTeam
+	}
+	userID, ok = canonicalID(userID)
+	if !ok {
+		return MemberChange{}, errNoMember
+	}
+	var change MemberChange
+	err := postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		// Locks the team against concurrent changes of the same member
+		// so BecameAvailable is told once.
+		if err := tx.QueryRow(ctx, `SELECT id FROM teams WHERE id = $1 FOR NO KEY UPDATE`, teamID).Scan(new(string)); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errNoTeam
+			}
+			return fmt.Errorf("read team %s: %w", teamID, err)
+		}
+		var wasAvailable bool
+		err := tx.QueryRow(ctx, `SELECT available FROM team_members WHERE team_id = $1 AND user_id = $2`, teamID, userID).Scan(&wasAvailable)
+		member := err == nil
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("read member %s of team %s: %w", userID, teamID, err)
+		}
+		if !member {
+			if !mayAdd {
+				return errNoMember
+			}
+			ok, err := isAssignable(ctx, tx, userID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return apperr.WithFields(apperr.Unprocessable, "only active agents and admins can be team members",
+					apperr.FieldError{Field: "user_id", Message: "is not an active agent or admin"})
+			}
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO team_members (team_id, user_id, available) VALUES ($1, $2, $3)
+			ON CONFLICT (team_id, user_id) DO UPDATE SET available = EXCLUDED.available, updated_at = now()`,
+			teamID, userID, available); err != nil {
+			return fmt.Errorf("save member %s of team %s: %w", userID, teamID, err)
+		}
+		change.Added = !member
+		change.BecameAvailable = available && (!member || !wasAvailable)
+		members, err := membersOf(ctx, tx, []string{teamID})
+		if err != nil {
+			return err
+		}
+		for _, m := range members[teamID] {
+			if m.UserID == userID {
+				change.Member = m
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return MemberChange{}, err
+	}
+	return change, nil
+}
+
+// RemoveMember takes the user out of the team (NotFound when not a
+// member). Tickets already assigned to them stay so.
+func (s *Store) RemoveMember(ctx context.Context, teamID, userID string) error {
+	teamID, ok := canonicalID(teamID)
+	if !ok {
+		return errNoTeam
+	}
+	userID, ok = canonicalID(userID)
+	if !ok {
+		return errNoMember
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM team_members WHERE team_id = $1 AND user_id = $2`, teamID, userID)
+	if err != nil {
+		return fmt.Errorf("remove member %s of team %s: %w", userID, teamID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		if _, err := teamByID(ctx, s.pool, teamID); err != nil {
+			return err
+		}
+		return errNoMember
+	}
+	return nil
+}
+
+// missingTeams returns those of ids that name no team.
+func missingTeams(ctx context.Context, q postgres.Querier, ids []string) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT id::text FROM teams WHERE id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find teams: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("find teams: %w", err)
+	}
+	var missing []string
+	for _, id := range ids {
+		if !slices.Contains(found, id) {
+			missing = append(missing, id)
+		}
+	}
+	return missing, nil
+}
+
+func teamByID(ctx context.Context, q postgres.Querier, id string) (Team, error) {
+	id, ok := canonicalID(id)
+	if !ok {
+		return Team{}, errNoTeam
+	}
+	t, err := scanTeam(q.QueryRow(ctx, `SELECT id, name, calendar FROM teams WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Team{}, errNoTeam
+	}
+	if err != nil {
+		return Team{}, fmt.Errorf("read team %s: %w", id, err)
+	}
+	members, err := membersOf(ctx, q, []string{id})
+	if err != nil {
+		return Team{}, err
+	}
+	t.Members = orEmpty(members[id])
+	return t, nil
+}
+
+func scanTeam(row pgx.Row) (Team, error) {
+	var (
+		t   Team
+		raw []byte
+	)
+	if err := row.Scan(&t.ID, &t.Name, &raw); err != nil {
+		return Team{}, err
+	}
+	cal, err := decodeCalendar(raw)
+	if err != nil {
+		return Team{}, err
+	}
+	t.Calendar = cal
+	t.Members = []Member{}
+	return t, nil
+}
+
+// membersOf returns the members of the given teams by team ID, by name.
+func membersOf(ctx context.Context, q postgres.Querier, teamIDs []string) (map[string][]Member, error) {
+	rows, err := q.Query(ctx, `
+		SELECT m.team_id::text, m.user_id::text, a.name, m.available, `+assignableSQL+`
+		FROM team_members m JOIN agents a ON a.user_id = m.user_id
+		WHERE m.team_id = ANY($1::uuid[])
+		ORDER BY lower(a.name), m.user_id`, teamIDs)
+	if err != nil {
+		return nil, fmt.Errorf("list team members: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]Member{}
+	for rows.Next() {
+		var (
+			teamID string
+			m      Member
+		)
+		if err := rows.Scan(&teamID, &m.UserID, &m.Name, &m.Available, &m.Assignable); err != nil {
+			return nil, fmt.Errorf("list team members: %w", err)
+		}
+		out[teamID] = append(out[teamID], m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list team members: %w", err)
+	}
+	return out, nil
+}
+
+func calendarJSON(cal *workflows.Calendar) ([]byte, error) {
+	if cal == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(cal)
+	if err != nil {
+		return nil, fmt.Errorf("encode calendar: %w", err)
+	}
+	return b, nil
+}
+
+func decodeCalendar(raw []byte) (*workflows.Calendar, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var cal workflows.Calendar
+	if err := json.Unmarshal(raw, &cal); err != nil {
+		return nil, fmt.Errorf("decode calendar: %w", err)
+	}
+	return &cal, nil
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,369 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ticketflow/ticketflow/internal/events"
+	"github.com/ticketflow/ticketflow/internal/rabbitmq"
+	"github.com/ticketflow/ticketflow/internal/temporalx"
+	"github.com/ticketflow/ticketflow/internal/testenv"
+	"github.com/ticketflow/ticketflow/workers"
+	"github.com/ticketflow/ticketflow/workflows"
+)
+
+// user is a signed-in user of a running ticketflow.
+type user struct {
+	t     *testing.T
+	base  string
+	token string
+	id    string
+}
+
+func (c *user) call(method, path string, body any, want int, out any) {
+	c.t.Helper()
+	if got, raw := c.try(method, path, body, out); got != want {
+		c.t.Fatalf("%s %s: %d, want %d: %s", method, path, got, want, raw)
+	}
+}
+
+func (c *user) try(method, path string, body any, out any) (int, []byte) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if out != nil && res.StatusCode < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			c.t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
+		}
+	}
+	return res.StatusCode, raw
+}
+
+func signIn(t *testing.T, base, email, password string) *user {
+	t.Helper()
+	c := &user{t: t, base: base}
+	var pair struct {
+		AccessToken string `json:"access_token"`
+	}
+	c.call("POST", "/auth/login", map[string]string{"email": email, "password": password}, 200, &pair)
+	c.token = pair.AccessToken
+	var me struct {
+		ID string `json:"id"`
+	}
+	c.call("GET", "/auth/me", nil, 200, &me)
+	c.id = me.ID
+	return c
+}
+
+func register(t *testing.T, base, email string) *user {
+	t.Helper()
+	c := &user{t: t, base: base}
+	c.call("POST", "/auth/register", map[string]string{"email": email, "password": "a long enough password", "name": email}, 201, nil)
+	return signIn(t, base, email, "a long enough password")
+}
+
+// eventually retries check every 50 ms until it holds or wait passes.
+func eventually(t *testing.T, wait time.Duration, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, wait)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type ticketView struct {
+	ID         string  `json:"id"`
+	Step       string  `json:"step"`
+	Status     string  `json:"status"`
+	AssigneeID *string `json:"assignee_id"`
+}
+
+type stateView struct {
+	Step               string   `json:"step"`
+	Status             string   `json:"status"`
+	AssigneeID         *string  `json:"assignee_id"`
+	AllowedTransitions []string `json:"allowed_transitions"`
+	RunID              string   `json:"run_id"`
+	TemporalURL        string   `json:"temporal_url"`
+	SLA                struct {
+		FirstResponseDue *time.Time `json:"first_response_due"`
+	} `json:"sla"`
+}
+
+// desk is a running ticketflow with an admin, an agent in a team, and a
+// category handled by that team.
+type desk struct {
+	base, amqpURL  string
+	admin, agent   *user
+	category, team string
+}
+
+func setUpDesk(t *testing.T, base, amqpURL string) desk {
+	t.Helper()
+	run(t, "admin", "create-user", "--email", "admin@example.com", "--password", "admin password 123", "--name", "Admin", "--role", "admin")
+	run(t, "admin", "create-user", "--email", "agent@example.com", "--password", "agent password 123", "--name", "Agent", "--role", "agent")
+	d := desk{base: base, amqpURL: amqpURL}
+	d.admin = signIn(t, base, "admin@example.com", "admin password 123")
+	d.agent = signIn(t, base, "agent@example.com", "agent password 123")
+
+	var cat, team struct {
+		ID string `json:"id"`
+	}
+	d.admin.call("POST", "/helpdesk/categories", map[string]string{"name": "Hardware", "description": "Laptops, printers"}, 201, &cat)
+	d.admin.call("POST", "/workflow/teams", map[string]string{"name": "Desk"}, 201, &team)
+	d.category, d.team = cat.ID, team.ID
+
+	// The workflow engine learns of the agent from auth's user.created.
+	eventually(t, 15*time.Second, "the agent in the workflow directory", func() bool {
+		var agents []struct {
+			UserID string `json:"user_id"`
+		}
+		var page struct {
+			Items []struct {
+				UserID string `json:"user_id"`
+			} `json:"items"`
+		}
+		status, raw := d.admin.try("GET", "/workflow/agents", nil, nil)
+		if status != 200 {
+			return false
+		}
+		if json.Unmarshal(raw, &page) == nil && page.Items != nil {
+			agents = page.Items
+		} else {
+			_ = json.Unmarshal(raw, &agents)
+		}
+		return slices.ContainsFunc(agents, func(a struct {
+			UserID string `json:"user_id"`
+		}) bool {
+			return a.UserID == d.agent.id
+		})
+	})
+	d.admin.call("PUT", "/workflow/teams/"+d.team+"/members/"+d.agent.id, map[string]bool{"available": true}, 201, nil)
+	def := workflows.DefaultDefinition()
+	def.TeamID = d.team
+	d.admin.call("PUT", "/workflow/definitions/"+d.category, def, 200, nil)
+	return d
+}
+
+func (d desk) open(t *testing.T, c *user, title string) string {
+	t.Helper()
+	var tk ticketView
+	c.call("POST", "/helpdesk/tickets", map[string]string{
+		"title": title, "description": "It does not work.", "category_id": d.category, "priority": "normal",
+	}, 201, &tk)
+	return tk.ID
+}
+
+func (d desk) waitForAssignee(t *testing.T, c *user, ticketID string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	eventually(t, 20*time.Second, "the assignee recorded in the helpdesk", func() bool {
+		var tk ticketView
+		if status, _ := c.try("GET", "/helpdesk/tickets/"+ticketID, nil, &tk); status != 200 {
+			return false
+		}
+		return tk.AssigneeID != nil && *tk.AssigneeID == d.agent.id && tk.Step == workflows.StepTriage
+	})
+	return time.Since(start)
+}
+
+func TestPipeline_TicketReachesItsAgentAndMovesThroughItsSteps(t *testing.T) {
+	base, amqpURL := startDev(t)
+	d := setUpDesk(t, base, amqpURL)
+	emp := register(t, base, "ana@example.com")
+	other := register(t, base, "bob@example.com")
+
+	id := d.open(t, emp, "Printer on fire")
+	took := d.waitForAssignee(t, emp, id)
+	t.Logf("ticket created → assignee visible in the helpdesk: %s", took)
+
+	var st stateView
+	emp.call("GET", "/workflow/tickets/"+id, nil, 200, &st)
+	if st.Step != workflows.StepTriage || len(st.AllowedTransitions) != 0 || st.SLA.FirstResponseDue == nil || st.TemporalURL != "" {
+		t.Fatalf("requester's view = %+v", st)
+	}
+	d.admin.call("GET", "/workflow/tickets/"+id, nil, 200, &st)
+	if !slices.Equal(st.AllowedTransitions, []string{workflows.StepInProgress}) || st.TemporalURL == "" || st.RunID == "" {
+		t.Fatalf("admin's view = %+v", st)
+	}
+	other.call("GET", "/workflow/tickets/"+id, nil, 404, nil)
+	other.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "in_progress"}, 404, nil)
+
+	// Rejected moves are answered at once and change nothing.
+	emp.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "in_progress"}, 403, nil)
+	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "closed"}, 409, nil)
+	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "teleported"}, 422, nil)
+	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", `{"to":`, 400, nil)
+
+	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "in_progress", "note": "on it"}, 200, &st)
+	if st.Step != workflows.StepInProgress {
+		t.Fatalf("after the move: %+v", st)
+	}
+	eventually(t, 10*time.Second, "the step recorded in the helpdesk", func() bool {
+		var tk ticketView
+		emp.call("GET", "/helpdesk/tickets/"+id, nil, 200, &tk)
+		return tk.Step == workflows.StepInProgress && tk.Status == workflows.StatusOpen
+	})
+	var board struct {
+		Columns []struct {
+			Step    string `json:"step"`
+			Tickets []struct {
+				TicketID string `json:"ticket_id"`
+			} `json:"tickets"`
+		} `json:"columns"`
+	}
+	d.agent.call("GET", "/workflow/board?category_id="+d.category, nil, 200, &board)
+	onBoard := false
+	for _, c := range board.Columns {
+		for _, tk := range c.Tickets {
+			onBoard = onBoard || (c.Step == workflows.StepInProgress && tk.TicketID == id)
+		}
+	}
+	if !onBoard {
+		t.Fatalf("ticket not in the in_progress column: %+v", board)
+	}
+	emp.call("GET", "/workflow/board", nil, 403, nil)
+
+	// The agent resolves, the requester closes: the run ends.
+	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "resolved"}, 200, nil)
+	emp.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "closed", "note": "thanks"}, 200, &st)
+	if st.Status != workflows.StatusClosed || len(st.AllowedTransitions) != 0 {
+		t.Fatalf("after closing: %+v", st)
+	}
+	eventually(t, 10*time.Second, "the run completed", func() bool {
+		var tk ticketView
+		emp.call("GET", "/helpdesk/tickets/"+id, nil, 200, &tk)
+		return tk.Status == workflows.StatusClosed
+	})
+	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "in_progress"}, 409, nil)
+
+	recordHistory(t, id)
+}
+
+func TestPipeline_DuplicateTicketCreatedStartsOneRun(t *testing.T) {
+	base, amqpURL := startDev(t)
+	d := setUpDesk(t, base, amqpURL)
+	emp := register(t, base, "ana@example.com")
+	id := d.open(t, emp, "VPN down")
+	d.waitForAssignee(t, emp, id)
+
+	var tk map[string]any
+	emp.call("GET", "/helpdesk/tickets/"+id, nil, 200, &tk)
+	pub := rabbitmq.NewPublisher(amqpURL, "ticketflow.events", testenv.Logger(t))
+	defer pub.Close()
+	for range 2 {
+		e, err := events.New("/helpdesk", events.TicketCreated, id, tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.Publish(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	tc, err := temporalx.Dial(ctx, testenv.TemporalAddress(), "default", testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	// Let the starter consume both duplicates; each must find the run and
+	// leave it alone.
+	time.Sleep(2 * time.Second)
+	runs := 0
+	iter := tc.GetWorkflowHistory(ctx, workflows.TicketWorkflowID(id), "", false, 0)
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.GetWorkflowExecutionStartedEventAttributes() != nil {
+			runs++
+		}
+	}
+	desc, err := tc.DescribeWorkflowExecution(ctx, workflows.TicketWorkflowID(id), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs != 1 || desc.GetWorkflowExecutionInfo().GetStatus().String() != "Running" {
+		t.Fatalf("runs = %d, status %s", runs, desc.GetWorkflowExecutionInfo().GetStatus())
+	}
+	// Nothing sits in the starter's dead-letter queue: duplicates are acks.
+	var st stateView
+	d.agent.call("GET", "/workflow/tickets/"+id, nil, 200, &st)
+	if st.AssigneeID == nil || *st.AssigneeID != d.agent.id {
+		t.Fatalf("state after duplicates = %+v", st)
+	}
+}
+
+func TestPipeline_RunSurvivesAWorkerRestart(t *testing.T) {
+	amqpURL := devEnv(t)
+	run(t, "migrate")
+	base, stop := launchDev(t)
+	d := setUpDesk(t, base, amqpURL)
+	emp := register(t, base, "ana@example.com")
+	id := d.open(t, emp, "Monitor flickers")
+	d.waitForAssignee(t, emp, id)
+
+	// The whole process, worker included, goes away mid-run...
+	stop()
+	// ...and a new one, with an empty workflow cache, takes over.
+	base2, stop2 := launchDev(t)
+	defer stop2()
+	agent := &user{t: t, base: base2, token: d.agent.token, id: d.agent.id}
+	var st stateView
+	agent.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "in_progress"}, 200, &st)
+	if st.Step != workflows.StepInProgress || st.AssigneeID == nil || *st.AssigneeID != d.agent.id {
+		t.Fatalf("after the restart: %+v", st)
+	}
+	// A second ticket opened after the restart is assigned too.
+	emp2 := &user{t: t, base: base2, token: emp.token, id: emp.id}
+	id2 := d.open(t, emp2, "Keyboard sticky")
+	d.waitForAssignee(t, emp2, id2)
+}
+
+// recordHistory writes the run's history under workers/testdata/histories
+// when RECORD_HISTORIES is set, for the replay test.
+func recordHistory(t *testing.T, ticketID string) {
+	if os.Getenv("RECORD_HISTORIES") == "" {
+		return
+	}
+	ctx := context.Background()
+	tc, err := temporalx.Dial(ctx, testenv.TemporalAddress(), "default", testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	path := filepath.Join("..", "..", "workers", "testdata", "histories", fmt.Sprintf("%s.json", t.Name()))
+	if err := workers.RecordHistory(ctx, tc, workflows.TicketWorkflowID(ticketID), "", path); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recorded %s", path)
+}
