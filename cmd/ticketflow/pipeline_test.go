@@ -367,3 +367,61 @@ func recordHistory(t *testing.T, ticketID string) {
 	}
 	t.Logf("recorded %s", path)
 }
+
+func TestPipeline_CommentsDriveTheWorkflow(t *testing.T) {
+	base, amqpURL := startDev(t)
+	d := setUpDesk(t, base, amqpURL)
+	emp := register(t, base, "ana@example.com")
+	id := d.open(t, emp, "Mail bounces")
+	d.waitForAssignee(t, emp, id)
+	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "in_progress"}, 200, nil)
+	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "waiting_on_requester"}, 200, nil)
+
+	pub := rabbitmq.NewPublisher(amqpURL, "ticketflow.events", testenv.Logger(t))
+	defer pub.Close()
+	comment := func(author *user, role string) events.Event {
+		e, err := events.New("/messaging", events.CommentCreated, id, map[string]any{
+			"comment_id": testenv.Name("c"), "ticket_id": id, "author_id": author.id, "author_role": role,
+			"internal": false, "body": "hello", "created_at": time.Now().UTC(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	type view struct {
+		Step string `json:"step"`
+		SLA  struct {
+			FirstResponse struct {
+				Met bool `json:"met"`
+			} `json:"first_response"`
+		} `json:"sla"`
+		History []json.RawMessage `json:"history"`
+	}
+	if err := pub.Publish(context.Background(), comment(d.agent, "agent")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the agent's reply meeting the first response", func() bool {
+		var v view
+		d.agent.call("GET", "/workflow/tickets/"+id, nil, 200, &v)
+		return v.SLA.FirstResponse.Met
+	})
+
+	reply := comment(emp, "employee")
+	for range 2 { // a redelivered event counts once
+		if err := pub.Publish(context.Background(), reply); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var v view
+	eventually(t, 10*time.Second, "the requester's reply moving the ticket back to work", func() bool {
+		d.agent.call("GET", "/workflow/tickets/"+id, nil, 200, &v)
+		return v.Step == workflows.StepInProgress
+	})
+	time.Sleep(500 * time.Millisecond)
+	d.agent.call("GET", "/workflow/tickets/"+id, nil, 200, &v)
+	// triage, in_progress, waiting_on_requester, back to in_progress: one reply, one move.
+	if len(v.History) != 4 || v.Step != workflows.StepInProgress {
+		t.Fatalf("history has %d transitions, step %s", len(v.History), v.Step)
+	}
+}

@@ -78,8 +78,9 @@ func (a *App) workflowComponent(ctx context.Context) (component, error) {
 }
 
 // workerComponent builds what `ticketflow worker` runs: the Temporal worker
-// of TicketWorkflow and its activities, and the consumer of ticket.created
-// that starts each ticket's run.
+// of TicketWorkflow and its activities, the consumer of ticket.created that
+// starts each ticket's run, and the consumer of comment.created that
+// signals it.
 func (a *App) workerComponent(ctx context.Context) (component, error) {
 	store, err := a.workflowStore(ctx)
 	if err != nil {
@@ -102,6 +103,11 @@ func (a *App) workerComponent(ctx context.Context) (component, error) {
 		Bindings: []string{events.TicketCreated},
 		Prefetch: 20,
 	}, workers.NewTicketStarter(tc, a.Config.TemporalTaskQueue, log), log)
+	comments := rabbitmq.NewConsumer(a.Config.AMQPURL, rabbitmq.ConsumerConfig{
+		Exchange: a.Config.AMQPExchange,
+		Queue:    workers.CommentQueue,
+		Bindings: []string{events.CommentCreated},
+	}, workers.NewCommentSignaller(tc, log), log)
 	runWorker := func(ctx context.Context) error {
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start temporal worker: %w", err)
@@ -115,6 +121,6 @@ func (a *App) workerComponent(ctx context.Context) (component, error) {
 		checks: []httpx.Check{
 			{Name: "temporal", Ping: func(ctx context.Context) error { return temporalx.CheckHealth(ctx, tc) }},
 		},
-		loops: []func(context.Context) error{runWorker, starter.Run},
+		loops: []func(context.Context) error{runWorker, starter.Run, comments.Run},
 	}, nil
 }
