@@ -35,12 +35,13 @@ func newRootCommand() *cobra.Command {
   worker   the Temporal worker and the RabbitMQ consumers
   migrate  bring every service's database schema up to date
   admin    bootstrap and maintenance tasks (first admin, service accounts, keys)
+  setup    one-time setup of a real deployment (Temporal search attributes)
 
 Configuration comes from environment variables with working local defaults;
 the README lists every one.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCommand(), newServeCommand(), newWorkerCommand(), newMigrateCommand(), newAdminCommand())
+	root.AddCommand(newDevCommand(), newServeCommand(), newWorkerCommand(), newMigrateCommand(), newAdminCommand(), newSetupCommand())
 	return root
 }

@@ -228,3 +228,13 @@ func newRequest(t *testing.T, method, rawURL, body string) *http.Request {
 	}
 	return req
 }
+
+func TestCommandLine_SetupTemporalRegistersSearchAttributes(t *testing.T) {
+	t.Setenv("TEMPORAL_ADDRESS", testenv.TemporalAddress())
+	t.Setenv("LOG_LEVEL", "warn")
+	for range 2 { // idempotent
+		if out := run(t, "setup", "temporal"); !strings.Contains(out, "search attributes registered") {
+			t.Fatalf("setup temporal printed %q", out)
+		}
+	}
+}
