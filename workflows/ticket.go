@@ -29,6 +29,14 @@ const (
 	continueAsNewAfter = 10_000
 )
 
+// Change IDs of workflow.GetVersion, one per behaviour change of running
+// tickets.
+const (
+	// versionQuietTriage: opening no longer publishes ticket.status_changed
+	// for the automatic move into triage.
+	versionQuietTriage = "quiet-triage"
+)
+
 // eventNamespace derives deterministic event IDs from a ticket and a change
 // number: a replayed or retried publish carries the same ID.
 var eventNamespace = uuid.MustParse("6f1c3c0e-5a43-4c55-9a51-2bd1d1a6c0f1")
@@ -135,7 +143,10 @@ func (t *ticket) open(ctx workflow.Context, in TicketInput) error {
 	if t.s.AssigneeID != "" {
 		t.publish(ctx, events.TicketAssigned, t.assignedEvent("", system, reason))
 	}
-	if t.s.Step != first.Key {
+	// The automatic move into triage used to announce a status change, which
+	// mailed requesters twice at opening (ticket.created already confirms).
+	// Runs started before that change replay the announcement.
+	if t.s.Step != first.Key && workflow.GetVersion(ctx, versionQuietTriage, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		t.publish(ctx, events.TicketStatusChanged, t.statusEvent(first.Key, system, ""))
 	}
 	return nil

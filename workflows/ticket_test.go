@@ -255,7 +255,7 @@ func TestTicket_OpeningTriagesAndAssignsRoundRobin(t *testing.T) {
 	if r.Step != StepTriage || r.AssigneeID != "agent-a" || r.Status != StatusOpen || r.ChangeID == "" {
 		t.Fatalf("first record = %+v", r)
 	}
-	if got := h.b.eventTypes(); !slices.Equal(got, []string{events.TicketAssigned, events.TicketStatusChanged}) {
+	if got := h.b.eventTypes(); !slices.Equal(got, []string{events.TicketAssigned}) {
 		t.Fatalf("events = %v", got)
 	}
 }
@@ -358,8 +358,8 @@ func TestTransition_AgentMovesAndTheRequesterCloses(t *testing.T) {
 	if r := h.b.lastRecord(); r.Step != StepClosed || r.Status != StatusClosed {
 		t.Fatalf("last record = %+v", r)
 	}
-	if n := len(h.b.eventsOf(events.TicketStatusChanged)); n != 4 {
-		t.Fatalf("status_changed events = %d, want 4 (triage, in_progress, resolved, closed)", n)
+	if n := len(h.b.eventsOf(events.TicketStatusChanged)); n != 3 {
+		t.Fatalf("status_changed events = %d, want 3 (in_progress, resolved, closed; triage is silent)", n)
 	}
 }
 
@@ -468,8 +468,8 @@ func TestAutoClose_RequesterReplyReopens(t *testing.T) {
 	if s.History[len(s.History)-1].Actor.Role != RoleRequester {
 		t.Fatalf("last transition = %+v", s.History[len(s.History)-1])
 	}
-	if n := len(h.b.eventsOf(events.TicketStatusChanged)); n != 4 {
-		t.Fatalf("status_changed = %d, want 4", n)
+	if n := len(h.b.eventsOf(events.TicketStatusChanged)); n != 3 {
+		t.Fatalf("status_changed = %d, want 3", n)
 	}
 }
 

@@ -29,6 +29,9 @@ func devEnv(t *testing.T) string {
 	t.Setenv("TEMPORAL_TASK_QUEUE", testenv.Name("tq"))
 	t.Setenv("HTTP_ADDR", "127.0.0.1:0")
 	t.Setenv("LOG_LEVEL", "warn")
+	// Files the services write go to the test's own folders.
+	t.Setenv("MAIL_DIR", t.TempDir())
+	t.Setenv("ATTACHMENTS_DIR", t.TempDir())
 	return amqpURL
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"net/url"
 	"reflect"
 	"slices"
@@ -80,12 +81,41 @@ type Config struct {
 	// X-Real-IP, as set by the gateway. Leave off when clients connect directly.
 	TrustProxy bool `env:"TRUST_PROXY" envDefault:"false"`
 
+	// WebDist is the built web app (web/dist) that `ticketflow dev` serves at /.
+	WebDist string `env:"WEB_DIST" envDefault:"web/dist"`
+
 	// CursorSecret signs pagination cursors; every replica needs the same one.
 	CursorSecret string `env:"CURSOR_SECRET" envDefault:"development-cursor-secret"`
+
+	// Messaging: where attachments are kept and how large they may be, how
+	// long an author may edit a comment, which browser origins may open the
+	// WebSocket (empty: PUBLIC_URL's and the local development ones), and
+	// how long a "may see this ticket" answer of the helpdesk is reused.
+	AttachmentsDir     string        `env:"ATTACHMENTS_DIR" envDefault:".data/attachments"`
+	MaxAttachmentBytes int64         `env:"MAX_ATTACHMENT_BYTES" envDefault:"26214400"`
+	CommentEditWindow  time.Duration `env:"COMMENT_EDIT_WINDOW" envDefault:"15m"`
+	WSAllowedOrigins   []string      `env:"WS_ALLOWED_ORIGINS" envSeparator:","`
+	AccessCacheTTL     time.Duration `env:"ACCESS_CACHE_TTL" envDefault:"30s"`
 
 	MaxBodyBytes   int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
 	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s"`
 	ShutdownGrace  time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s"`
+
+	// E-mail of the notification service: through SendGrid when
+	// SENDGRID_API_KEY is set, else through SMTP when SMTP_URL is set,
+	// else written as .eml files into MAIL_DIR (the development default).
+	SendGridAPIKey string `env:"SENDGRID_API_KEY"`
+	// SendGridBaseURL overrides the SendGrid API's base URL; empty means
+	// the client library's default, SendGrid's public API.
+	SendGridBaseURL string `env:"SENDGRID_BASE_URL"`
+	// SMTPURL is smtp://user:password@host:587?starttls=required&auth=plain
+	// (STARTTLS) or smtps://user:password@host:465 (TLS from the start);
+	// see notification.SMTPConfig.
+	SMTPURL string `env:"SMTP_URL"`
+	// MailFrom is the sender of every e-mail.
+	MailFrom string `env:"MAIL_FROM" envDefault:"Ticketflow <ticketflow@localhost>"`
+	// MailDir receives the e-mails as .eml files when no transport is set.
+	MailDir string `env:"MAIL_DIR" envDefault:".data/mail"`
 }
 
 // Load reads the configuration from the environment and checks it.
@@ -156,7 +186,62 @@ func (c Config) Validate() error {
 	check(c.LoginLimitPerAccount > 0 && c.LoginLimitPerAddress > 0 && c.LoginLimitWindow > 0, "LOGIN_LIMIT_* must be positive")
 	check((c.ServiceClientID == "") == (c.ServiceClientSecret == ""), "SERVICE_CLIENT_ID and SERVICE_CLIENT_SECRET go together")
 	check(c.Env != "production" || c.CursorSecret != "development-cursor-secret", "CURSOR_SECRET must be set in production")
+	check(c.AttachmentsDir != "", "ATTACHMENTS_DIR must not be empty")
+	check(c.MaxAttachmentBytes >= 1024, "MAX_ATTACHMENT_BYTES must be at least 1024")
+	check(c.CommentEditWindow > 0, "COMMENT_EDIT_WINDOW must be positive")
+	check(c.AccessCacheTTL >= 0 && c.AccessCacheTTL <= 10*time.Minute, "ACCESS_CACHE_TTL must be between 0 (no cache) and 10m")
+	for _, o := range c.WSAllowedOrigins {
+		check(isOrigin(o), "WS_ALLOWED_ORIGINS must list origins such as https://desk.example.com, not %q", o)
+	}
+	errs = append(errs, c.validateMail()...)
 	return errors.Join(errs...)
+}
+
+// validateMail checks the e-mail settings.
+func (c Config) validateMail() []error {
+	var errs []error
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		errs = append(errs, fmt.Errorf("MAIL_FROM must be an address such as \"Ticketflow <help@example.com>\", not %q", c.MailFrom))
+	}
+	if c.SendGridBaseURL != "" {
+		u, err := url.Parse(c.SendGridBaseURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("SENDGRID_BASE_URL must be an http(s) URL, not %q", c.SendGridBaseURL))
+		}
+	}
+	if c.SMTPURL != "" {
+		// Its parameters are checked when the notification service starts;
+		// the value is not quoted, since it may hold a password.
+		u, err := url.Parse(c.SMTPURL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			errs = append(errs, errors.New("SMTP_URL must look like smtp://user:password@host:587 or smtps://user:password@host:465"))
+		}
+	}
+	if c.SendGridAPIKey == "" && c.SMTPURL == "" && c.MailDir == "" {
+		errs = append(errs, errors.New("MAIL_DIR must be set when neither SENDGRID_API_KEY nor SMTP_URL is"))
+	}
+	return errs
+}
+
+// isOrigin reports whether s is a web origin: scheme://host[:port] only.
+func isOrigin(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.User == nil && (u.Path == "" || u.Path == "/") && u.RawQuery == "" && u.Fragment == ""
+}
+
+// WebSocketOrigins returns the browser origins allowed to open the
+// messaging WebSocket: WS_ALLOWED_ORIGINS, or else PUBLIC_URL's origin and
+// the local development addresses.
+func (c Config) WebSocketOrigins() []string {
+	if len(c.WSAllowedOrigins) > 0 {
+		return c.WSAllowedOrigins
+	}
+	origins := []string{"http://127.0.0.1:8080", "http://localhost:8080"}
+	if u, err := url.Parse(c.PublicURL); err == nil && u.Host != "" {
+		origins = append(origins, u.Scheme+"://"+u.Host)
+	}
+	return origins
 }
 
 // DatabaseURLFor returns the database URL of a service: its own variable
@@ -184,9 +269,15 @@ func (c Config) LogValue() slog.Value {
 		slog.String("temporal_namespace", c.TemporalNamespace),
 		slog.String("temporal_task_queue", c.TemporalTaskQueue),
 		slog.String("public_url", c.PublicURL),
+		slog.String("attachments_dir", c.AttachmentsDir),
 		slog.String("jwks_url", c.JWKSURL),
 		slog.String("service_client_id", c.ServiceClientID),
 		slog.Bool("service_client_secret_set", c.ServiceClientSecret != ""),
+		slog.Bool("sendgrid_api_key_set", c.SendGridAPIKey != ""),
+		slog.String("sendgrid_base_url", c.SendGridBaseURL),
+		slog.String("smtp_url", maskURL(c.SMTPURL)),
+		slog.String("mail_from", c.MailFrom),
+		slog.String("mail_dir", c.MailDir),
 	)
 }
 
