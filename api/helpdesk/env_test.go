@@ -67,6 +67,15 @@ func (s *signer) JWKS(context.Context) (authn.JWKS, error) {
 // token returns an access token for subject with role, as auth issues them.
 func (s *signer) token(t testing.TB, subject string, role authn.Role) string {
 	t.Helper()
+	tok, err := s.tokenFor(subject, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// tokenFor is token for code without a testing.TB.
+func (s *signer) tokenFor(subject string, role authn.Role) (string, error) {
 	now := time.Now()
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, authn.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -82,9 +91,9 @@ func (s *signer) token(t testing.TB, subject string, role authn.Role) string {
 	tok.Header["kid"] = s.kid
 	signed, err := tok.SignedString(s.priv)
 	if err != nil {
-		t.Fatal(err)
+		return "", fmt.Errorf("sign test token: %w", err)
 	}
-	return signed
+	return signed, nil
 }
 
 // env is one helpdesk on a fresh schema, served over real HTTP.

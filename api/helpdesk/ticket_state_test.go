@@ -1,6 +1,7 @@
 package helpdesk_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"strings"
@@ -206,5 +207,36 @@ func TestInternalAccess_TellsWhoMaySee(t *testing.T) {
 	e.do("GET", "/helpdesk/internal/tickets/nope/access?user_id="+ana.id+"&role=employee", e.service, nil).problem(t, http.StatusNotFound)
 	for _, q := range []string{"user_id=" + ana.id, "user_id=" + ana.id + "&role=service", "user_id=ana&role=employee", "role=agent"} {
 		e.do("GET", "/helpdesk/internal/tickets/"+tk.ID+"/access?"+q, e.service, nil).problem(t, http.StatusBadRequest)
+	}
+}
+
+func TestStateChange_JSONTellsAbsentFromNull(t *testing.T) {
+	t.Parallel()
+	agent := "6b1f2a57-3c1e-4f7e-9a55-0c9a1d2b3c4d"
+	cases := []struct {
+		in   string
+		want helpdesk.OptionalID
+		out  string
+	}{
+		{`{"change_id":"c","step":"s","status":"open"}`, helpdesk.OptionalID{}, `{"change_id":"c","step":"s","status":"open"}`},
+		{`{"change_id":"c","step":"s","status":"open","assignee_id":null}`, helpdesk.OptionalID{Set: true}, `{"change_id":"c","step":"s","status":"open","assignee_id":null}`},
+		{`{"change_id":"c","step":"s","status":"open","assignee_id":""}`, helpdesk.OptionalID{Set: true}, `{"change_id":"c","step":"s","status":"open","assignee_id":null}`},
+		{`{"change_id":"c","step":"s","status":"open","assignee_id":"` + agent + `"}`, helpdesk.OptionalID{Set: true, ID: &agent}, `{"change_id":"c","step":"s","status":"open","assignee_id":"` + agent + `"}`},
+	}
+	for _, c := range cases {
+		var sc helpdesk.StateChange
+		if err := json.Unmarshal([]byte(c.in), &sc); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(sc.AssigneeID, c.want) {
+			t.Errorf("%s: assignee = %+v, want %+v", c.in, sc.AssigneeID, c.want)
+		}
+		out, err := json.Marshal(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != c.out {
+			t.Errorf("%s: marshalled as %s, want %s", c.in, out, c.out)
+		}
 	}
 }

@@ -159,6 +159,9 @@ func TestGetTicket_EmployeeSeesOnlyOwn(t *testing.T) {
 	e.do("GET", "/helpdesk/tickets/"+tk.ID+"/history", bob.token, nil).problem(t, http.StatusNotFound)
 	e.do("PATCH", "/helpdesk/tickets/"+tk.ID, bob.token, map[string]string{"title": "mine now"}).problem(t, http.StatusNotFound)
 	e.do("GET", "/helpdesk/tickets/"+tk.ID, "", nil).problem(t, http.StatusUnauthorized)
+	// Unknown paths are not found, token or not.
+	e.do("GET", "/helpdesk/nothing-here", "", nil).problem(t, http.StatusNotFound)
+	e.do("DELETE", "/helpdesk/tickets/"+tk.ID, agent.token, nil).problem(t, http.StatusMethodNotAllowed)
 }
 
 func TestListTickets_EmployeeSeesOnlyOwn(t *testing.T) {

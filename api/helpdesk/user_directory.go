@@ -10,6 +10,7 @@ import (
 
 	"github.com/ticketflow/ticketflow/internal/authn"
 	"github.com/ticketflow/ticketflow/internal/events"
+	"github.com/ticketflow/ticketflow/internal/logging"
 	"github.com/ticketflow/ticketflow/internal/outbox"
 	"github.com/ticketflow/ticketflow/internal/postgres"
 	"github.com/ticketflow/ticketflow/internal/rabbitmq"
@@ -55,6 +56,7 @@ func (u directoryUser) validate() error {
 // reordered events leave the newest data in place.
 func NewUserDirectoryHandler(pool *pgxpool.Pool, log *slog.Logger) rabbitmq.Handler {
 	return func(ctx context.Context, e events.Event) error {
+		log := logging.FromContext(ctx, log)
 		if e.Type != events.UserCreated && e.Type != events.UserUpdated {
 			log.Warn("user directory ignores an event it is not bound to", "event_type", e.Type, "event_id", e.ID)
 			return nil
