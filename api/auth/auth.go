@@ -126,7 +126,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
 		return User{}, err
 	}
 	var u User
-	err = postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err = outbox.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if u, err = insertUser(ctx, tx, uuid.NewString(), in.Email, in.Name, in.Role, &hash); err != nil {
 			return err
 		}
@@ -332,7 +332,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor authn.User, id string, p
 		return User{}, apperr.New(apperr.Conflict, "admins cannot demote or deactivate themselves")
 	}
 	var u User
-	err := postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err := outbox.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		old, err := userByID(ctx, tx, id, true)
 		if err != nil {
 			return err

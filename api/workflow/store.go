@@ -45,6 +45,8 @@ func (s *Store) PublishEvent(ctx context.Context, e events.Event) error {
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", e.Type, err)
 	}
+	// Committed: wake the relay; a lost wake-up only waits for its poll.
+	_ = outbox.Notify(ctx, s.pool)
 	return nil
 }
 

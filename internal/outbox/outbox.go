@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ticketflow/ticketflow/internal/events"
@@ -52,10 +53,14 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 }
 
 // Write stores e for publication. Pass the transaction that makes the change
-// e announces, so that the event exists if and only if the change commits.
-// It also notifies the relay, which PostgreSQL delivers at commit, so the
-// event goes out without waiting for the next poll. The event's ID must be
-// a UUID (events.New makes one) and unique.
+// e announces, so that the event exists if and only if the change commits;
+// InTx runs such a transaction and wakes the relay after it commits. The
+// event's ID must be a UUID (events.New makes one) and unique.
+//
+// Write does not notify the relay itself: a NOTIFY inside the writing
+// transaction takes PostgreSQL's database-wide notification lock at commit
+// and holds it through the commit's WAL flush, so every event-writing
+// commit of every service would queue behind the others.
 func Write(ctx context.Context, q postgres.Querier, e events.Event) error {
 	if err := e.Validate(); err != nil {
 		return fmt.Errorf("outbox write: %w", err)
@@ -72,16 +77,34 @@ func Write(ctx context.Context, q postgres.Querier, e events.Event) error {
 	if len(payload) > events.MaxSize {
 		return fmt.Errorf("outbox write %s: %d bytes, limit %d: %w", e.ID, len(payload), events.MaxSize, events.ErrInvalid)
 	}
-	// One round trip: the notification is sent only if the insert happened.
-	_, err = q.Exec(ctx, `
-		WITH inserted AS (
-			INSERT INTO outbox (event_id, type, payload) VALUES ($1, $2, $3) RETURNING 1
-		)
-		SELECT pg_notify(`+channelSQL+`, '') FROM inserted`,
-		e.ID, e.Type, payload)
+	_, err = q.Exec(ctx, `INSERT INTO outbox (event_id, type, payload) VALUES ($1, $2, $3)`, e.ID, e.Type, payload)
 	if err != nil {
 		return fmt.Errorf("outbox write %s %s: %w", e.Type, e.ID, err)
 	}
+	return nil
+}
+
+// Notify wakes the relays of the pool's schema, so events committed just
+// before go out without waiting for the next poll. It runs as a transaction
+// of its own that does not wait for its commit to reach disk: a lost
+// notification only delays publication until the relay's next poll.
+func Notify(ctx context.Context, pool *pgxpool.Pool) error {
+	// No arguments: pgx sends this as one simple-protocol query, which
+	// PostgreSQL runs as one implicit transaction.
+	if _, err := pool.Exec(ctx, `SET LOCAL synchronous_commit TO off; SELECT pg_notify(`+channelSQL+`, '')`); err != nil {
+		return fmt.Errorf("outbox notify: %w", err)
+	}
+	return nil
+}
+
+// InTx runs fn in a transaction, as postgres.InTx does, and wakes the relay
+// once it has committed. Use it for transactions that Write events.
+func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx pgx.Tx) error) error {
+	if err := postgres.InTx(ctx, pool, fn); err != nil {
+		return err
+	}
+	// The change is committed; a failed wake-up costs latency, not events.
+	_ = Notify(ctx, pool)
 	return nil
 }
 

@@ -40,7 +40,7 @@ func newEvent(t *testing.T, n int) events.Event {
 // write stores events in one committed transaction.
 func write(t *testing.T, pool *pgxpool.Pool, es ...events.Event) {
 	t.Helper()
-	err := postgres.InTx(t.Context(), pool, func(tx pgx.Tx) error {
+	err := InTx(t.Context(), pool, func(tx pgx.Tx) error {
 		for _, e := range es {
 			if err := Write(t.Context(), tx, e); err != nil {
 				return err
@@ -161,7 +161,7 @@ func TestWrite_RejectsInvalidAndDuplicateEvents(t *testing.T) {
 	}
 }
 
-func TestWrite_NotifiesAtCommitOnly(t *testing.T) {
+func TestInTx_NotifiesAfterCommitOnly(t *testing.T) {
 	t.Parallel()
 	pool := migrated(t)
 	ctx := t.Context()
@@ -185,7 +185,7 @@ func TestWrite_NotifiesAtCommitOnly(t *testing.T) {
 	}
 
 	// Rolled back: no notification.
-	_ = postgres.InTx(ctx, pool, func(tx pgx.Tx) error {
+	_ = InTx(ctx, pool, func(tx pgx.Tx) error {
 		if err := Write(ctx, tx, newEvent(t, 1)); err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +194,14 @@ func TestWrite_NotifiesAtCommitOnly(t *testing.T) {
 	if err := waitNotification(300 * time.Millisecond); err == nil {
 		t.Fatal("a rolled-back write notified the relay")
 	}
-	write(t, pool, newEvent(t, 2))
+	// Write alone does not notify: its commit must not take the lock.
+	if err := Write(ctx, pool, newEvent(t, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitNotification(300 * time.Millisecond); err == nil {
+		t.Fatal("a bare Write notified inside its transaction")
+	}
+	write(t, pool, newEvent(t, 3))
 	if err := waitNotification(5 * time.Second); err != nil {
 		t.Fatalf("no notification after a committed write: %v", err)
 	}
