@@ -70,3 +70,33 @@ func TestLogValue_MasksPasswords(t *testing.T) {
 		t.Fatalf("log value shows the password: %s", s)
 	}
 }
+
+func TestLoad_MessagingSettings(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxAttachmentBytes != 25<<20 || c.CommentEditWindow.Minutes() != 15 || c.AccessCacheTTL.Seconds() != 30 || c.AttachmentsDir == "" {
+		t.Fatalf("messaging defaults = %+v", c)
+	}
+	if got := c.WebSocketOrigins(); len(got) != 3 || got[2] != "http://127.0.0.1:8080" {
+		t.Fatalf("default origins = %v", got)
+	}
+	t.Setenv("WS_ALLOWED_ORIGINS", "https://desk.example.com,https://desk2.example.com")
+	if c, err = Load(); err != nil || len(c.WebSocketOrigins()) != 2 {
+		t.Fatalf("origins = %v, %v", c.WebSocketOrigins(), err)
+	}
+	for name, value := range map[string]string{
+		"WS_ALLOWED_ORIGINS":   "https://desk.example.com/app",
+		"MAX_ATTACHMENT_BYTES": "10",
+		"COMMENT_EDIT_WINDOW":  "0s",
+		"ACCESS_CACHE_TTL":     "1h",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, value)
+			if _, err := Load(); err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("err = %v, want one naming %s", err, name)
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ticketflow/ticketflow/internal/apperr"
 	"github.com/ticketflow/ticketflow/internal/httpx"
@@ -160,5 +161,86 @@ func TestRouter_RecoversLimitsAndProbes(t *testing.T) {
 	healthy.Store(false)
 	if code, _ := status("GET", "/readyz", ""); code != 503 {
 		t.Fatalf("readyz with a dependency down: %d", code)
+	}
+}
+
+func TestRouter_RouteWithItsOwnBodyLimit(t *testing.T) {
+	r := httpx.NewRouter(discard, httpx.RouterOptions{MaxBodyBytes: 16})
+	size := func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			httpx.Error(w, r, discard, apperr.New(apperr.TooLarge, "too large"))
+			return
+		}
+		httpx.JSON(w, 200, map[string]int64{"read": n})
+	}
+	r.With(httpx.WithBodyLimit(64)).Post("/upload", size)
+	r.Post("/other", size)
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	post := func(path string, n int, chunked bool) int {
+		var body io.Reader = strings.NewReader(strings.Repeat("x", n))
+		if chunked {
+			body = io.MultiReader(body) // hides the length: sent chunked
+		}
+		res, err := http.Post(srv.URL+path, "application/octet-stream", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		return res.StatusCode
+	}
+	for _, c := range []struct {
+		path    string
+		n       int
+		chunked bool
+		want    int
+	}{
+		{"/upload", 40, false, 200}, // over the default, within the route's
+		{"/upload", 40, true, 200},
+		{"/upload", 65, false, 413}, // declared too large: refused unread
+		{"/upload", 65, true, 413},
+		{"/other", 16, false, 200},
+		{"/other", 17, false, 413},
+		{"/other", 17, true, 413},
+	} {
+		if got := post(c.path, c.n, c.chunked); got != c.want {
+			t.Errorf("%s with %d bytes (chunked %v): %d, want %d", c.path, c.n, c.chunked, got, c.want)
+		}
+	}
+}
+
+func TestRouter_UpgradeRequestsOutliveTheTimeout(t *testing.T) {
+	r := httpx.NewRouter(discard, httpx.RouterOptions{Timeout: 20 * time.Millisecond})
+	r.Get("/slow", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(60 * time.Millisecond)
+		if err := r.Context().Err(); err != nil {
+			w.WriteHeader(http.StatusGatewayTimeout)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	get := func(upgrade bool) int {
+		req, _ := http.NewRequest("GET", srv.URL+"/slow", nil)
+		if upgrade {
+			req.Header.Set("Connection", "keep-alive, Upgrade")
+			req.Header.Set("Upgrade", "websocket")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := get(false); code != http.StatusGatewayTimeout {
+		t.Fatalf("plain request: %d, want the timeout's 504", code)
+	}
+	if code := get(true); code != http.StatusOK {
+		t.Fatalf("upgrade request: %d, want it untouched by the timeout", code)
 	}
 }

@@ -8,10 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,17 +42,18 @@ type RouterOptions struct {
 
 // NewRouter returns a chi router with Ticketflow's middleware stack and the
 // /healthz and /readyz probes. Unknown routes and methods answer with problem
-// documents.
+// documents. A route may raise the body limit for itself with WithBodyLimit;
+// upgraded connections (WebSockets) are not bound by the request timeout.
 func NewRouter(log *slog.Logger, opts RouterOptions) *chi.Mux {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
 	r.Use(AccessLog(log))
 	r.Use(Recover(log))
 	if opts.MaxBodyBytes > 0 {
-		r.Use(LimitBody(opts.MaxBodyBytes))
+		r.Use(defaultBodyLimit(opts.MaxBodyBytes))
 	}
 	if opts.Timeout > 0 {
-		r.Use(middleware.Timeout(opts.Timeout))
+		r.Use(exceptUpgrades(middleware.Timeout(opts.Timeout)))
 	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, log, apperr.New(apperr.NotFound, "no such route"))
@@ -137,8 +140,94 @@ func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
+// exceptUpgrades applies mw to every request but protocol upgrades: a
+// WebSocket lives far longer than any request, and a timeout would cancel
+// its context (and answer 504 on a hijacked connection) mid-conversation.
+func exceptUpgrades(mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		wrapped := mw(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if isUpgrade(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			wrapped.ServeHTTP(w, r)
+		})
+	}
+}
+
+// isUpgrade reports whether r asks to switch protocols (RFC 9110, 7.8).
+func isUpgrade(r *http.Request) bool {
+	if r.Header.Get("Upgrade") == "" {
+		return false
+	}
+	for _, v := range r.Header.Values("Connection") {
+		for _, token := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(token), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// defaultBody is a request body under the router's default limit. It
+// keeps the original body, so a route with a limit of its own (see
+// WithBodyLimit) can replace the default one before anything is read.
+type defaultBody struct {
+	limited io.ReadCloser
+	orig    io.ReadCloser
+	// tooLarge is set when the declared length is over the limit: the
+	// first read fails, as MaxBytesReader's would, without reading.
+	tooLarge *http.MaxBytesError
+}
+
+func (b *defaultBody) Read(p []byte) (int, error) {
+	if b.tooLarge != nil {
+		return 0, b.tooLarge
+	}
+	return b.limited.Read(p)
+}
+
+func (b *defaultBody) Close() error { return b.limited.Close() }
+
+// defaultBodyLimit caps every request body at n bytes, like LimitBody,
+// except that a body declared too large fails when it is read rather than
+// at once, so that WithBodyLimit further down can still lift the cap.
+func defaultBodyLimit(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b := &defaultBody{limited: http.MaxBytesReader(w, r.Body, n), orig: r.Body}
+			if r.ContentLength > n {
+				b.tooLarge = &http.MaxBytesError{Limit: n}
+			}
+			r.Body = b
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// WithBodyLimit gives a route a body limit of its own, n bytes, in place
+// of the router's default (MaxBodyBytes): for the few routes that take
+// large bodies, such as file uploads. Mount it on the route itself:
+//
+//	r.With(httpx.WithBodyLimit(25<<20)).Post("/attachments", upload)
+func WithBodyLimit(n int64) func(http.Handler) http.Handler {
+	limit := LimitBody(n)
+	return func(next http.Handler) http.Handler {
+		limited := limit(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if b, ok := r.Body.(*defaultBody); ok {
+				r.Body = b.orig
+			}
+			limited.ServeHTTP(w, r)
+		})
+	}
+}
+
 // LimitBody caps the request body at n bytes; reading past it fails with
-// *http.MaxBytesError, which Decode maps to 413.
+// *http.MaxBytesError, which Decode maps to 413. Under the router's
+// default limit the lower of the two applies.
 func LimitBody(n int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
