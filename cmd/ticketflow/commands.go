@@ -70,7 +70,7 @@ func (a *App) RunDev(ctx context.Context, ready func(net.Addr)) error {
 	if err != nil {
 		return err
 	}
-	comps = append(comps, worker)
+	comps = append(comps, worker, a.webComponent())
 	return a.runComponents(ctx, ln, comps, ready)
 }
 

@@ -1,0 +1,411 @@
+// The browser test: the real backend (started here, see backend.mjs) and
+// Debian's Chromium driven by playwright-core. An employee signs up and
+// opens a ticket; an agent finds it on the board, drags it to in_progress,
+// and replies; the employee's page shows the reply live; an illegal drag
+// snaps back with the server's reason. Screenshots of every page go to
+// e2e/screenshots/. Run with `npm run e2e` (after `npm run build`).
+//
+// Environment: CHROMIUM (default /usr/bin/chromium), E2E_HEADED=1 to watch,
+// E2E_LOG_LEVEL for the backend's log level.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import { api, startBackend, waitFor } from './backend.mjs'
+import { contractChecker } from './contract.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const web = resolve(here, '..')
+const repo = resolve(web, '..')
+const dist = join(web, 'dist')
+const shots = join(here, 'screenshots')
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium'
+const started = Date.now()
+const log = (msg) => console.log(`e2e [${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`)
+
+if (!existsSync(join(dist, 'index.html'))) {
+  console.error('e2e: web/dist is not built: run npm run build first')
+  process.exit(1)
+}
+if (!existsSync(executablePath)) {
+  console.error(`e2e: no Chromium at ${executablePath}: apt-get install -y chromium`)
+  process.exit(1)
+}
+rmSync(shots, { recursive: true, force: true })
+mkdirSync(shots, { recursive: true })
+
+const results = []
+let passed = 0
+let failed = 0
+async function step(name, fn) {
+  const t0 = Date.now()
+  try {
+    await fn()
+    passed++
+    results.push(`ok   ${name} (${Date.now() - t0} ms)`)
+    log(`ok   ${name}`)
+  } catch (e) {
+    failed++
+    results.push(`FAIL ${name}: ${e.message}`)
+    log(`FAIL ${name}: ${e.stack ?? e.message}`)
+    throw e
+  }
+}
+
+const contract = contractChecker(join(repo, 'api', 'openapi.yaml'))
+const pageErrors = []
+let backend
+let browser
+const pages = {}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
+}
+
+function watch(page, who) {
+  page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`))
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Uncaught/i.test(m.text())) pageErrors.push(`${who}: ${m.text()}`)
+  })
+  return page
+}
+
+async function newPage(who, viewport) {
+  const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'Europe/Berlin' })
+  context.setDefaultTimeout(15_000)
+  return watch(await context.newPage(), who)
+}
+
+/** drag moves a board card onto a column with the mouse, as a person does. */
+async function drag(page, ticketId, toStep) {
+  const handle = page.locator(`[data-ticket-id="${ticketId}"] .card-meta`)
+  await handle.scrollIntoViewIfNeeded()
+  const from = await handle.boundingBox()
+  const target = await page.locator(`.column[data-step="${toStep}"]`).boundingBox()
+  if (!from || !target) throw new Error(`no card ${ticketId} or column ${toStep} on the board`)
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2)
+  await page.mouse.down()
+  await page.mouse.move(from.x + from.width / 2 + 10, from.y + from.height / 2, { steps: 3 })
+  await page.mouse.move(target.x + target.width / 2, target.y + 80, { steps: 15 })
+  await page.mouse.up()
+}
+
+const stepOnBoard = (page, ticketId) =>
+  page.locator(`[data-ticket-id="${ticketId}"]`).evaluate((el) => el.closest('.column')?.getAttribute('data-step'))
+
+let exitCode = 0
+try {
+  await step('start the backend', async () => {
+    backend = await startBackend({ repo, dist, log })
+  })
+  const base = backend.base
+  const anon = api(base)
+
+  let adminToken, agentToken, categoryId, teamId, agentId
+  await step('seed an admin, an agent, a category, a team and its process', async () => {
+    await backend.cli('admin', 'create-user', '--email', 'admin@example.com', '--password', 'admin password 123', '--name', 'Ada Admin', '--role', 'admin')
+    await backend.cli('admin', 'create-user', '--email', 'agent@example.com', '--password', 'agent password 123', '--name', 'Sam Agent', '--role', 'agent')
+    adminToken = (await anon('POST', '/auth/login', { email: 'admin@example.com', password: 'admin password 123' }, 200)).data.access_token
+    agentToken = (await anon('POST', '/auth/login', { email: 'agent@example.com', password: 'agent password 123' }, 200)).data.access_token
+    const admin = api(base, adminToken)
+    agentId = (await api(base, agentToken)('GET', '/auth/me', null, 200)).data.id
+    const cat = (await admin('POST', '/helpdesk/categories', { name: 'Hardware', description: 'Laptops, printers, screens' }, 201)).data
+    await admin('POST', '/helpdesk/categories', { name: 'Access', description: 'Accounts and VPN' }, 201)
+    contract.check('POST /helpdesk/categories', 'Category', cat)
+    categoryId = cat.id
+    const team = (await admin('POST', '/workflow/teams', { name: 'Service desk' }, 201)).data
+    contract.check('POST /workflow/teams', 'Team', team)
+    teamId = team.id
+    await waitFor('the agent in the workflow directory', async () => {
+      const { data } = await admin('GET', '/workflow/agents', null, 200)
+      return data.items.some((a) => a.user_id === agentId)
+    }, 20_000)
+    await admin('PUT', `/workflow/teams/${teamId}/members/${agentId}`, { available: true }, 201)
+    const def = (await admin('GET', `/workflow/definitions/${categoryId}`, null, 200)).data
+    contract.check('GET /workflow/definitions/{id}', 'Definition', def)
+    const saved = (await admin('PUT', `/workflow/definitions/${categoryId}`, { ...def, team_id: teamId }, 200)).data
+    contract.check('PUT /workflow/definitions/{id}', 'Definition', saved)
+  })
+
+  const messagingBuilt = (await api(base, agentToken)('POST', '/messaging/ws-tickets')).status < 400
+  const notificationsBuilt = (await api(base, agentToken)('GET', '/notifications')).status === 200
+  log(`messaging ${messagingBuilt ? 'is' : 'is NOT'} in this build; notifications ${notificationsBuilt ? 'are' : 'are NOT'}`)
+
+  browser = await chromium.launch({
+    executablePath,
+    headless: !process.env.E2E_HEADED,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  })
+  const desktop = { width: 1440, height: 900 }
+  const emp = (pages.employee = await newPage('employee', desktop))
+  const agent = (pages.agent = await newPage('agent', { width: 1700, height: 950 }))
+
+  let ticketId
+  await step('an employee signs up', async () => {
+    await emp.goto(`${base}/`)
+    await emp.waitForURL('**/signin**')
+    await shot(emp, '01-sign-in')
+    await emp.getByRole('link', { name: 'Create an account' }).click()
+    await emp.getByLabel('Name').fill('Ana Employee')
+    await emp.getByLabel('E-mail').fill('ana@example.com')
+    await emp.getByLabel('Password (at least 10 characters)').fill('short')
+    await emp.getByRole('button', { name: 'Create account' }).click()
+    await emp.getByText('Use at least 10 characters for the password.').waitFor()
+    await shot(emp, '02-sign-up-invalid')
+    await emp.getByLabel('Password (at least 10 characters)').fill('ana password 123')
+    await emp.getByRole('button', { name: 'Create account' }).click()
+    await emp.waitForURL('**/tickets')
+    await emp.getByText('You have not opened any ticket yet.').waitFor()
+    await shot(emp, '03-my-tickets-empty')
+  })
+
+  await step('the employee opens a ticket with an attachment', async () => {
+    await emp.getByRole('link', { name: 'New ticket' }).first().click()
+    await emp.getByRole('heading', { name: 'New ticket' }).waitFor()
+    await emp.getByRole('button', { name: 'Open ticket' }).click()
+    await emp.getByText('Give the ticket a title.').waitFor()
+    await emp.getByLabel('Category').selectOption({ label: 'Hardware' })
+    await emp.getByLabel('Priority').selectOption('high')
+    await emp.getByLabel('Title').fill('Printer on fire')
+    await emp.getByLabel('Description').fill('The printer on floor 3 smokes when printing.\nIt started this morning.')
+    if (messagingBuilt) {
+      await emp.locator('input[type=file]').setInputFiles({ name: 'smoke.txt', mimeType: 'text/plain', buffer: Buffer.from('smoke '.repeat(2000)) })
+      await emp.getByText('smoke.txt').waitFor()
+    }
+    await shot(emp, '04-new-ticket')
+    await emp.getByRole('button', { name: 'Open ticket' }).click()
+    await emp.waitForURL(/\/tickets\/[0-9a-f-]{36}$/, { timeout: 20_000 })
+    ticketId = emp.url().split('/').pop()
+    await emp.getByRole('heading', { name: 'Printer on fire' }).waitFor()
+    // The workflow assigns the agent and moves the ticket to triage.
+    await emp.getByTestId('step').filter({ hasText: 'Triage' }).waitFor({ timeout: 30_000 })
+    await emp.getByTestId('sla-first-response').filter({ hasText: /Due in/ }).waitFor({ timeout: 30_000 })
+    if (messagingBuilt) await emp.getByRole('button', { name: 'smoke.txt' }).waitFor()
+    await shot(emp, '05-ticket-employee')
+    const t = (await api(base, agentToken)('GET', `/helpdesk/tickets/${ticketId}`, null, 200)).data
+    contract.check('GET /helpdesk/tickets/{id}', 'Ticket', t)
+    if (t.assignee_id !== agentId) throw new Error(`ticket assigned to ${t.assignee_id}, want the agent ${agentId}`)
+  })
+
+  await step('the agent signs in and finds the ticket in the queue', async () => {
+    await agent.goto(`${base}/signin`)
+    await agent.getByLabel('E-mail').fill('agent@example.com')
+    await agent.getByLabel('Password').fill('agent password 123')
+    await agent.getByRole('button', { name: 'Sign in' }).click()
+    await agent.waitForURL('**/queue')
+    await agent.getByRole('link', { name: 'Printer on fire' }).waitFor()
+    await shot(agent, '06-queue-mine')
+    await agent.getByRole('tab', { name: 'Breaching soon' }).click()
+    await agent.getByRole('link', { name: 'Printer on fire' }).waitFor()
+    await shot(agent, '07-queue-breaching')
+    await agent.getByRole('tab', { name: 'Unassigned' }).click()
+    await agent.getByText('No ticket matches').waitFor()
+    const list = (await api(base, agentToken)('GET', '/helpdesk/tickets?q=printer', null, 200)).data
+    contract.check('GET /helpdesk/tickets', 'TicketList', list)
+  })
+
+  await step('the agent drags the card to in_progress on the board', async () => {
+    await agent.getByRole('link', { name: 'Board' }).click()
+    await agent.waitForURL('**/board?category=*')
+    await agent.getByLabel('Category').selectOption({ label: 'Hardware' })
+    await agent.waitForURL(`**/board?category=${categoryId}`)
+    await agent.locator(`.column[data-step="triage"] [data-ticket-id="${ticketId}"]`).waitFor()
+    await shot(agent, '08-board')
+    const board = (await api(base, agentToken)('GET', `/workflow/board?category_id=${categoryId}`, null, 200)).data
+    contract.check('GET /workflow/board', 'Board', board)
+    await drag(agent, ticketId, 'in_progress')
+    await agent.getByTestId('board-message').filter({ hasText: 'Moved “Printer on fire” to In progress.' }).waitFor()
+    if ((await stepOnBoard(agent, ticketId)) !== 'in_progress') throw new Error('the card is not in In progress')
+    const st = (await api(base, agentToken)('GET', `/workflow/tickets/${ticketId}`, null, 200)).data
+    contract.check('GET /workflow/tickets/{id}', 'TicketState', st)
+    if (st.step !== 'in_progress') throw new Error(`the workflow says ${st.step}`)
+  })
+
+  await step('an illegal drag snaps back with the server’s reason', async () => {
+    await drag(agent, ticketId, 'closed')
+    const msg = agent.getByTestId('board-message')
+    await msg.filter({ hasText: 'cannot move to Closed' }).waitFor()
+    const text = await msg.textContent()
+    // The server's own words: the transition's 409 problem detail.
+    const { status, data } = await api(base, agentToken)('POST', `/workflow/tickets/${ticketId}/transitions`, { to: 'closed' })
+    if (status !== 409 || !text.includes(data.detail)) throw new Error(`message “${text}”, server said ${status} “${data.detail}”`)
+    contract.check('409 of POST /workflow/tickets/{id}/transitions', 'Problem', data)
+    await waitFor('the card back in In progress', async () => (await stepOnBoard(agent, ticketId)) === 'in_progress', 5000)
+    await shot(agent, '09-board-snapped-back')
+  })
+
+  await step('the agent replies and the employee sees it live', async () => {
+    if (!messagingBuilt) {
+      throw new Error('the messaging service is not part of this build (POST /messaging/ws-tickets answers 404): comments and live updates cannot work')
+    }
+    // The employee's page has been open all along: no reload from here on.
+    await emp.getByText('Live', { exact: true }).waitFor({ timeout: 20_000 })
+    await agent.goto(`${base}/tickets/${ticketId}`)
+    await agent.getByRole('heading', { name: 'Printer on fire' }).waitFor()
+    await agent.getByText('Live', { exact: true }).waitFor({ timeout: 20_000 })
+    await emp.getByText(/Also viewing: Sam Agent/).waitFor({ timeout: 10_000 })
+    await agent.getByLabel('Reply').pressSequentially('Please step away from it', { delay: 15 })
+    await emp.getByText('Sam Agent is typing…').waitFor({ timeout: 10_000 })
+    await agent.getByLabel('Reply').fill('Please step away from the printer; I am on my way with an extinguisher.')
+    await agent.getByRole('button', { name: 'Send reply' }).click()
+    await emp.getByText('Please step away from the printer; I am on my way with an extinguisher.').waitFor({ timeout: 10_000 })
+    await shot(emp, '10-ticket-employee-live-reply')
+    // An internal note stays with the staff.
+    await agent.getByRole('checkbox', { name: 'Internal note' }).check()
+    await agent.getByRole('textbox', { name: 'Internal note' }).fill('Facilities informed.')
+    await agent.getByRole('button', { name: 'Add note' }).click()
+    await agent.getByText('Facilities informed.').waitFor()
+    await shot(agent, '11-ticket-agent')
+    await emp.waitForTimeout(1500)
+    if (await emp.getByText('Facilities informed.').count()) throw new Error('the employee sees an internal note')
+    const comments = (await api(base, agentToken)('GET', `/messaging/tickets/${ticketId}/comments`, null, 200)).data
+    contract.check('GET /messaging/tickets/{id}/comments', 'CommentList', comments)
+    const agentPage = agent.getByRole('list', { name: 'Messages' }).getByRole('listitem')
+    if ((await agentPage.count()) !== 2) throw new Error(`the agent sees ${await agentPage.count()} messages, want 2`)
+  })
+
+  await step('the employee replies; the agent sees it live, once', async () => {
+    await emp.getByLabel('Reply').fill('Thanks, I left the room.')
+    await emp.getByRole('button', { name: 'Send reply' }).click()
+    await agent.getByText('Thanks, I left the room.').waitFor({ timeout: 10_000 })
+    const mine = emp.getByRole('list', { name: 'Messages' }).getByText('Thanks, I left the room.')
+    await emp.waitForTimeout(500)
+    if ((await mine.count()) !== 1) throw new Error(`the employee sees their reply ${await mine.count()} times`)
+  })
+
+  await step('the notification bell counts unread notifications', async () => {
+    if (!notificationsBuilt) throw new Error('the notification service is not part of this build (GET /notifications fails)')
+    // Notifications pushed over the socket count at once; should one have
+    // been missed, a reload shows the stored ones.
+    await emp.getByTestId('unread-count').waitFor({ timeout: 20_000 }).catch(async () => {
+      await emp.reload()
+      await emp.getByTestId('unread-count').waitFor({ timeout: 15_000 })
+    })
+    await emp.getByRole('button', { name: /Notifications/ }).click()
+    await emp.getByRole('dialog', { name: 'Notifications' }).waitFor()
+    await shot(emp, '12-notifications')
+    const list = (await api(base, (await anon('POST', '/auth/login', { email: 'ana@example.com', password: 'ana password 123' }, 200)).data.access_token)('GET', '/notifications', null, 200)).data
+    contract.check('GET /notifications', 'NotificationList', list)
+    await emp.keyboard.press('Escape')
+  })
+
+  await step('admin pages and the Temporal link', async () => {
+    const admin = (pages.admin = await newPage('admin', desktop))
+    await admin.goto(`${base}/signin`)
+    await admin.getByLabel('E-mail').fill('admin@example.com')
+    await admin.getByLabel('Password').fill('admin password 123')
+    await admin.getByRole('button', { name: 'Sign in' }).click()
+    await admin.waitForURL('**/queue')
+    await admin.getByRole('link', { name: 'Admin' }).click()
+    await admin.getByRole('cell', { name: 'ana@example.com' }).waitFor()
+    await shot(admin, '13-admin-users')
+    const adminApi = api(base, adminToken)
+    contract.check('GET /auth/users', 'UserList', (await adminApi('GET', '/auth/users', null, 200)).data)
+    await admin.getByRole('link', { name: 'Categories' }).click()
+    await admin.getByText('Laptops, printers, screens').waitFor()
+    await shot(admin, '14-admin-categories')
+    contract.check('GET /helpdesk/categories', 'CategoryList', (await adminApi('GET', '/helpdesk/categories?all=true', null, 200)).data)
+    await admin.getByRole('link', { name: 'Teams' }).click()
+    await admin.getByRole('heading', { name: 'Service desk' }).waitFor()
+    await admin.getByText('Sam Agent').first().waitFor()
+    await shot(admin, '15-admin-teams')
+    contract.check('GET /workflow/teams', 'TeamList', (await adminApi('GET', '/workflow/teams', null, 200)).data)
+    contract.check('GET /workflow/agents', 'AgentList', (await adminApi('GET', '/workflow/agents', null, 200)).data)
+    await admin.getByRole('link', { name: 'Processes' }).click()
+    await admin.locator('svg.diagram').waitFor()
+    await admin.getByLabel('Category').selectOption({ label: 'Hardware' })
+    await admin.getByText(/Version 1\b/).waitFor()
+    await shot(admin, '16-admin-process')
+    // An invalid process is refused with the server's reasons.
+    await admin.getByRole('checkbox', { name: 'Step 6 is terminal' }).uncheck()
+    await admin.getByRole('button', { name: 'Save process' }).click()
+    await admin.getByRole('alert').filter({ hasText: 'the process definition is invalid' }).waitFor()
+    await shot(admin, '17-admin-process-invalid')
+    await admin.getByRole('button', { name: 'Undo changes' }).click()
+    await admin.getByRole('link', { name: 'SLA policies' }).click()
+    await admin.getByRole('form', { name: 'SLA policy urgent' }).waitFor()
+    await shot(admin, '18-admin-sla')
+    contract.check('GET /workflow/sla-policies', 'SLAPolicyList', (await adminApi('GET', '/workflow/sla-policies', null, 200)).data)
+    await admin.goto(`${base}/tickets/${ticketId}`)
+    const link = admin.getByRole('link', { name: 'Open the workflow run in the Temporal UI' })
+    await link.waitFor()
+    const href = await link.getAttribute('href')
+    if (!href.includes(`ticket-${ticketId}`)) throw new Error(`Temporal link ${href}`)
+    await shot(admin, '19-ticket-admin')
+    contract.check('GET /helpdesk/tickets/{id}/history', 'HistoryList', (await adminApi('GET', `/helpdesk/tickets/${ticketId}/history`, null, 200)).data)
+    contract.check('GET /auth/me', 'User', (await adminApi('GET', '/auth/me', null, 200)).data)
+  })
+
+  await step('pages on a phone', async () => {
+    const phone = { width: 390, height: 844 }
+    for (const [who, email, password, path, name] of [
+      ['employee', 'ana@example.com', 'ana password 123', '/tickets', '20-phone-my-tickets'],
+      ['employee', 'ana@example.com', 'ana password 123', `/tickets/${ticketId}`, '21-phone-ticket'],
+      ['agent', 'agent@example.com', 'agent password 123', `/board?category=${categoryId}`, '22-phone-board'],
+    ]) {
+      const p = await newPage(`${who} on a phone`, phone)
+      await p.goto(`${base}/signin?next=${encodeURIComponent(path)}`)
+      await p.getByLabel('E-mail').fill(email)
+      await p.getByLabel('Password').fill(password)
+      await p.getByRole('button', { name: 'Sign in' }).click()
+      await p.waitForURL(`**${path}`)
+      await p.getByText('Printer on fire').first().waitFor()
+      const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+      if (overflow > 2) {
+        await shot(p, `${name}-overflow`)
+        const wide = await p.evaluate(() =>
+          [...document.querySelectorAll('body *')]
+            .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 2 && !el.closest('.board, .diagram-wrap'))
+            .slice(0, 5)
+            .map((el) => `${el.tagName.toLowerCase()}.${el.className} (${Math.round(el.getBoundingClientRect().right)}px)`),
+        )
+        throw new Error(`${path} is ${overflow}px wider than a phone: ${wide.join(', ')}`)
+      }
+      await shot(p, name)
+      if (name === '20-phone-my-tickets') {
+        await p.getByRole('button', { name: 'Menu' }).click()
+        await shot(p, '23-phone-menu')
+      }
+      await p.context().close()
+    }
+  })
+
+  await step('a reload keeps the session; sign-out ends it', async () => {
+    await emp.reload()
+    await emp.getByRole('heading', { name: 'Printer on fire' }).waitFor()
+    const stored = await emp.evaluate(() => Object.keys(sessionStorage).map((k) => `${k}=${sessionStorage.getItem(k)?.slice(0, 4)}`))
+    if (await emp.evaluate(() => Object.keys(localStorage).some((k) => /token|refresh/i.test(k)))) throw new Error('a token is in localStorage')
+    await emp.getByRole('button', { name: 'Sign out' }).click()
+    await emp.waitForURL('**/signin')
+    if (await emp.evaluate(() => sessionStorage.length)) throw new Error(`sessionStorage after sign-out: ${stored}`)
+    await emp.goto(`${base}/tickets`)
+    await emp.waitForURL('**/signin?next=%2Ftickets')
+  })
+
+  if (pageErrors.length) {
+    await step('no errors in the pages', async () => {
+      throw new Error(pageErrors.join('\n'))
+    })
+  }
+  await step('the backend answers as api/openapi.yaml says', async () => {
+    if (contract.problems.length) throw new Error(contract.problems.join('\n'))
+  })
+} catch (e) {
+  exitCode = 1
+  for (const [who, page] of Object.entries(pages)) {
+    await page.screenshot({ path: join(shots, `failure-${who}.png`), fullPage: true }).catch(() => {})
+  }
+  if (backend) {
+    const logFile = join(shots, 'backend.log')
+    writeFileSync(logFile, backend.logs())
+    log(`backend log: ${logFile}`)
+  }
+} finally {
+  await browser?.close().catch(() => {})
+  await backend?.stop()
+}
+console.log(`\n${results.join('\n')}`)
+console.log(`screenshots: ${shots}`)
+console.log(`e2e: ${passed} passed, ${failed} failed in ${((Date.now() - started) / 1000).toFixed(0)}s`)
+process.exit(exitCode || (failed ? 1 : 0))
+

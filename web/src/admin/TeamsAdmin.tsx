@@ -1,0 +1,72 @@
+import { useState, type FormEvent } from 'react'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { workflowApi } from '../api/endpoints'
+import type { Team } from '../api/types'
+import { useAgents } from '../tickets/hooks'
+import { Empty, ErrorText, Loading } from '../ui/Status'
+
+/** TeamsAdmin creates teams and manages their members and availability. */
+export function TeamsAdmin() {
+  const qc = useQueryClient()
+  const teams = useQuery({ queryKey: ['teams'], queryFn: async () => (await workflowApi.teams()).items })
+  const [name, setName] = useState('')
+  const create = useMutation({ mutationFn: () => workflowApi.createTeam(name.trim()), onSuccess: () => { setName(''); void qc.invalidateQueries({ queryKey: ['teams'] }) } })
+  const submit = (e: FormEvent) => {
+    e.preventDefault()
+    if (name.trim()) create.mutate()
+  }
+  return (
+    <section aria-labelledby="teams-title">
+      <h2 id="teams-title">Teams and members</h2>
+      <form className="card form inline-form" onSubmit={submit}>
+        <label>New team<input value={name} onChange={(e) => setName(e.target.value)} required /></label>
+        <button type="submit" className="primary" disabled={!name.trim() || create.isPending}>Create team</button>
+      </form>
+      <ErrorText error={create.error} title="The team was not created" />
+      {teams.isPending ? <Loading /> : teams.isError ? <ErrorText error={teams.error} /> : teams.data.length === 0 ? <Empty>No team yet.</Empty> : (
+        <div className="cards">
+          {teams.data.map((t) => <TeamCard key={t.id} team={t} />)}
+        </div>
+      )}
+    </section>
+  )
+}
+
+function TeamCard({ team }: { team: Team }) {
+  const qc = useQueryClient()
+  const agents = useAgents()
+  const [pick, setPick] = useState('')
+  const done = () => qc.invalidateQueries({ queryKey: ['teams'] })
+  const put = useMutation({ mutationFn: ({ user, available }: { user: string; available: boolean }) => workflowApi.putMember(team.id, user, available), onSuccess: done })
+  const remove = useMutation({ mutationFn: (user: string) => workflowApi.removeMember(team.id, user), onSuccess: done })
+  const candidates = (agents.data ?? []).filter((a) => !team.members.some((m) => m.user_id === a.user_id))
+  return (
+    <article className="card" aria-labelledby={`team-${team.id}`}>
+      <h3 id={`team-${team.id}`}>{team.name}</h3>
+      {team.members.length === 0 ? <p className="muted">No members: its tickets wait unassigned.</p> : (
+        <ul className="list">
+          {team.members.map((m) => (
+            <li key={m.user_id}>
+              <span>{m.name || m.user_id} {!m.assignable && <span className="badge">not assignable</span>}</span>
+              <span>
+                <label className="check"><input type="checkbox" checked={m.available} onChange={(e) => put.mutate({ user: m.user_id, available: e.target.checked })} /> available</label>{' '}
+                <button type="button" className="link danger" aria-label={`Remove ${m.name} from ${team.name}`} onClick={() => remove.mutate(m.user_id)}>Remove</button>
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form className="inline-form" onSubmit={(e) => { e.preventDefault(); if (pick) put.mutate({ user: pick, available: true }, { onSuccess: () => setPick('') }) }}>
+        <label>
+          Add an agent
+          <select value={pick} onChange={(e) => setPick(e.target.value)}>
+            <option value="">Choose…</option>
+            {candidates.map((a) => <option key={a.user_id} value={a.user_id}>{a.name} ({a.email})</option>)}
+          </select>
+        </label>
+        <button type="submit" disabled={!pick}>Add</button>
+      </form>
+      <ErrorText error={put.error ?? remove.error} title="The change was refused" />
+    </article>
+  )
+}

@@ -1,0 +1,37 @@
+// Named types of the API, all taken from the generated schema.ts so that
+// they follow api/openapi.yaml (npm run gen:api).
+import type { components } from './schema'
+
+type S = components['schemas']
+
+export type Problem = S['Problem']
+export type Role = S['Role']
+export type Priority = S['Priority']
+export type TicketStatus = S['TicketStatus']
+export type User = S['User']
+export type TokenPair = S['TokenPair']
+export type Category = S['Category']
+export type Ticket = S['Ticket']
+export type NewTicket = S['NewTicket']
+export type HistoryEntry = S['HistoryEntry']
+export type TicketState = S['TicketState']
+export type TransitionRecord = S['TransitionRecord']
+export type Board = S['Board']
+export type BoardColumn = S['BoardColumn']
+export type BoardTicket = S['BoardTicket']
+export type Agent = S['Agent']
+export type Team = S['Team']
+export type Member = S['Member']
+export type Definition = S['Definition']
+export type Step = S['Step']
+export type Transition = S['Transition']
+export type SLAPolicy = S['SLAPolicy']
+export type Comment = S['Comment']
+export type Attachment = S['Attachment']
+export type Notification = S['Notification']
+export type NotificationList = S['NotificationList']
+export type Presence = S['Presence']
+
+export const priorities: Priority[] = ['low', 'normal', 'high', 'urgent']
+export const statuses: TicketStatus[] = ['new', 'open', 'pending', 'resolved', 'closed']
+export const roles: Role[] = ['employee', 'agent', 'admin']
