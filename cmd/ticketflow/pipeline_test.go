@@ -142,7 +142,7 @@ func setUpDesk(t *testing.T, base, amqpURL string) desk {
 	d.category, d.team = cat.ID, team.ID
 
 	// The workflow engine learns of the agent from auth's user.created.
-	eventually(t, 15*time.Second, "the agent in the workflow directory", func() bool {
+	eventually(t, 30*time.Second, "the agent in the workflow directory", func() bool {
 		var agents []struct {
 			UserID string `json:"user_id"`
 		}
@@ -185,7 +185,7 @@ func (d desk) open(t *testing.T, c *user, title string) string {
 func (d desk) waitForAssignee(t *testing.T, c *user, ticketID string) time.Duration {
 	t.Helper()
 	start := time.Now()
-	eventually(t, 20*time.Second, "the assignee recorded in the helpdesk", func() bool {
+	eventually(t, 60*time.Second, "the assignee recorded in the helpdesk", func() bool {
 		var tk ticketView
 		if status, _ := c.try("GET", "/helpdesk/tickets/"+ticketID, nil, &tk); status != 200 {
 			return false
@@ -227,7 +227,7 @@ func TestPipeline_TicketReachesItsAgentAndMovesThroughItsSteps(t *testing.T) {
 	if st.Step != workflows.StepInProgress {
 		t.Fatalf("after the move: %+v", st)
 	}
-	eventually(t, 10*time.Second, "the step recorded in the helpdesk", func() bool {
+	eventually(t, 30*time.Second, "the step recorded in the helpdesk", func() bool {
 		var tk ticketView
 		emp.call("GET", "/helpdesk/tickets/"+id, nil, 200, &tk)
 		return tk.Step == workflows.StepInProgress && tk.Status == workflows.StatusOpen
@@ -258,7 +258,7 @@ func TestPipeline_TicketReachesItsAgentAndMovesThroughItsSteps(t *testing.T) {
 	if st.Status != workflows.StatusClosed || len(st.AllowedTransitions) != 0 {
 		t.Fatalf("after closing: %+v", st)
 	}
-	eventually(t, 10*time.Second, "the run completed", func() bool {
+	eventually(t, 30*time.Second, "the run completed", func() bool {
 		var tk ticketView
 		emp.call("GET", "/helpdesk/tickets/"+id, nil, 200, &tk)
 		return tk.Status == workflows.StatusClosed
@@ -401,7 +401,7 @@ func TestPipeline_CommentsDriveTheWorkflow(t *testing.T) {
 	if err := pub.Publish(context.Background(), comment(d.agent, "agent")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the agent's reply meeting the first response", func() bool {
+	eventually(t, 30*time.Second, "the agent's reply meeting the first response", func() bool {
 		var v view
 		d.agent.call("GET", "/workflow/tickets/"+id, nil, 200, &v)
 		return v.SLA.FirstResponse.Met
@@ -414,7 +414,7 @@ func TestPipeline_CommentsDriveTheWorkflow(t *testing.T) {
 		}
 	}
 	var v view
-	eventually(t, 10*time.Second, "the requester's reply moving the ticket back to work", func() bool {
+	eventually(t, 30*time.Second, "the requester's reply moving the ticket back to work", func() bool {
 		d.agent.call("GET", "/workflow/tickets/"+id, nil, 200, &v)
 		return v.Step == workflows.StepInProgress
 	})
