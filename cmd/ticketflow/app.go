@@ -105,7 +105,7 @@ func (a *App) Publisher() *rabbitmq.Publisher {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.publisher == nil {
-		a.publisher = rabbitmq.NewPublisher(a.Config.AMQPURL, a.Config.AMQPExchange, a.Log)
+		a.publisher = rabbitmq.NewPublisher(a.Config.AMQPURL, a.Config.AMQPExchange, a.Log, rabbitmq.WithQueues(a.queues()...))
 		a.closers = append(a.closers, func() { _ = a.publisher.Close() })
 	}
 	return a.publisher

@@ -25,11 +25,7 @@ func (a *App) helpdeskComponent(ctx context.Context) (component, error) {
 	svc := helpdesk.NewService(pool, log)
 	h := helpdesk.NewHandler(svc, a.Verifier(), cursor.New(a.Config.CursorSecret), log)
 	relay := outbox.NewRelay(pool, a.Publisher(), a.Log.With("relay", helpdesk.Schema), outbox.RelayOptions{})
-	users := rabbitmq.NewConsumer(a.Config.AMQPURL, rabbitmq.ConsumerConfig{
-		Exchange: a.Config.AMQPExchange,
-		Queue:    helpdesk.UsersQueue,
-		Bindings: helpdesk.UserEventTypes(),
-	}, helpdesk.NewUserDirectoryHandler(pool, log), log)
+	users := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(helpdesk.UsersQueue), helpdesk.NewUserDirectoryHandler(pool, log), log)
 	return component{
 		name:    "helpdesk",
 		prefix:  helpdesk.Prefix,

@@ -12,6 +12,8 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/ticketflow/ticketflow/internal/events"
+	"github.com/ticketflow/ticketflow/internal/rabbitmq"
 	"github.com/ticketflow/ticketflow/internal/testenv"
 )
 
@@ -238,6 +240,39 @@ func TestCommandLine_SetupTemporalRegistersSearchAttributes(t *testing.T) {
 	for range 2 { // idempotent
 		if out := run(t, "setup", "temporal"); !strings.Contains(out, "search attributes registered") {
 			t.Fatalf("setup temporal printed %q", out)
+		}
+	}
+}
+
+func TestMigrate_DeclaresEveryQueueBeforeAnyServiceRuns(t *testing.T) {
+	amqpURL := devEnv(t)
+	run(t, "migrate")
+	// An event published now, before any consumer ran, waits in its queues.
+	pub := rabbitmq.NewPublisher(amqpURL, "ticketflow.events", testenv.Logger(t))
+	defer pub.Close()
+	e, err := events.New("/auth", events.UserCreated, "u", map[string]string{"id": "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"helpdesk.users", "workflow.users", "messaging.users", "notification.events"} {
+		st, err := ch.QueueDeclarePassive(q, true, false, false, false, amqp.Table{"x-queue-type": "quorum"})
+		if err != nil {
+			t.Fatalf("queue %s: %v", q, err)
+		}
+		if st.Messages != 1 {
+			t.Fatalf("queue %s holds %d messages, want the early user.created", q, st.Messages)
 		}
 	}
 }

@@ -57,16 +57,8 @@ func (a *App) messagingComponent(ctx context.Context) (component, error) {
 	}, log)
 	h := messaging.NewHandler(svc, a.Verifier(), cursor.New(a.Config.CursorSecret), log)
 	relay := outbox.NewRelay(pool, a.Publisher(), a.Log.With("relay", messagingSchema), outbox.RelayOptions{})
-	ticketEvents := rabbitmq.NewConsumer(a.Config.AMQPURL, rabbitmq.ConsumerConfig{
-		Exchange: a.Config.AMQPExchange,
-		Queue:    messaging.TicketEventsQueue,
-		Bindings: messaging.TicketEventTypes(),
-	}, svc.TicketEventsHandler(), log)
-	users := rabbitmq.NewConsumer(a.Config.AMQPURL, rabbitmq.ConsumerConfig{
-		Exchange: a.Config.AMQPExchange,
-		Queue:    messaging.UsersQueue,
-		Bindings: messaging.UserEventTypes(),
-	}, messaging.NewUserDirectoryHandler(pool, log), log)
+	ticketEvents := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(messaging.TicketEventsQueue), svc.TicketEventsHandler(), log)
+	users := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(messaging.UsersQueue), messaging.NewUserDirectoryHandler(pool, log), log)
 	return component{
 		name:    "messaging",
 		prefix:  messaging.Prefix,

@@ -50,11 +50,7 @@ func (a *App) notificationComponent(ctx context.Context) (component, error) {
 		return component{}, err
 	}
 	h := notification.NewHandler(svc, a.Verifier(), cursor.New(a.Config.CursorSecret), log)
-	consumer := rabbitmq.NewConsumer(a.Config.AMQPURL, rabbitmq.ConsumerConfig{
-		Exchange: a.Config.AMQPExchange,
-		Queue:    notification.EventsQueue,
-		Bindings: notification.EventTypes(),
-	}, svc.HandleEvent, log)
+	consumer := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(notification.EventsQueue), svc.HandleEvent, log)
 	return component{
 		name:    "notification",
 		prefix:  notification.Prefix,

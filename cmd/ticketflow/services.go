@@ -73,6 +73,10 @@ func (a *App) MigrateAll(ctx context.Context) error {
 		done = append(done, m.schema)
 	}
 	a.Log.Info("migrations applied", "schemas", done)
+	if err := a.DeclareTopology(ctx); err != nil {
+		return err
+	}
+	a.Log.Info("RabbitMQ topology declared", "queues", len(a.queues()))
 	return nil
 }
 

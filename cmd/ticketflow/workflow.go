@@ -8,7 +8,6 @@ import (
 
 	"github.com/ticketflow/ticketflow/activities"
 	"github.com/ticketflow/ticketflow/api/workflow"
-	"github.com/ticketflow/ticketflow/internal/events"
 	"github.com/ticketflow/ticketflow/internal/httpx"
 	"github.com/ticketflow/ticketflow/internal/outbox"
 	"github.com/ticketflow/ticketflow/internal/rabbitmq"
@@ -60,11 +59,7 @@ func (a *App) workflowComponent(ctx context.Context) (component, error) {
 	log := a.Log.With("service", "workflow")
 	h := workflow.NewHandler(store, tc, a.Verifier(), log, a.Config.TemporalUIURL, a.Config.TemporalNamespace)
 	relay := outbox.NewRelay(store.Pool(), a.Publisher(), a.Log.With("relay", workflow.Schema), outbox.RelayOptions{})
-	agents := rabbitmq.NewConsumer(a.Config.AMQPURL, rabbitmq.ConsumerConfig{
-		Exchange: a.Config.AMQPExchange,
-		Queue:    "workflow.users",
-		Bindings: []string{events.UserCreated, events.UserUpdated},
-	}, workflow.NewAgentDirectory(store, log), log)
+	agents := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(workflow.DirectoryConsumer), workflow.NewAgentDirectory(store, log), log)
 	return component{
 		name:    "workflow",
 		prefix:  workflow.Prefix,
@@ -97,17 +92,8 @@ func (a *App) workerComponent(ctx context.Context) (component, error) {
 	log := a.Log.With("component", "worker")
 	acts := activities.New(store, activities.NewHelpdeskClient(a.ServiceURL("helpdesk"), tokens))
 	w := workers.NewWorker(tc, a.Config.TemporalTaskQueue, acts)
-	starter := rabbitmq.NewConsumer(a.Config.AMQPURL, rabbitmq.ConsumerConfig{
-		Exchange: a.Config.AMQPExchange,
-		Queue:    workers.StarterQueue,
-		Bindings: []string{events.TicketCreated},
-		Prefetch: 20,
-	}, workers.NewTicketStarter(tc, a.Config.TemporalTaskQueue, log), log)
-	comments := rabbitmq.NewConsumer(a.Config.AMQPURL, rabbitmq.ConsumerConfig{
-		Exchange: a.Config.AMQPExchange,
-		Queue:    workers.CommentQueue,
-		Bindings: []string{events.CommentCreated},
-	}, workers.NewCommentSignaller(tc, log), log)
+	starter := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(workers.StarterQueue), workers.NewTicketStarter(tc, a.Config.TemporalTaskQueue, log), log)
+	comments := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(workers.CommentQueue), workers.NewCommentSignaller(tc, log), log)
 	runWorker := func(ctx context.Context) error {
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start temporal worker: %w", err)

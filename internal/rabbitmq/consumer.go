@@ -230,7 +230,15 @@ func (c *Consumer) declare(ch *amqp.Channel) error {
 	if err := declareExchanges(ch, c.cfg.Exchange); err != nil {
 		return err
 	}
-	queue, dead := c.cfg.Queue, c.cfg.Queue+DeadQueueSuffix
+	return declareQueue(ch, c.cfg)
+}
+
+// declareQueue declares cfg's quorum queue with its dead-letter arguments
+// and bindings, and the queue that keeps its dead letters. cfg has its
+// defaults set. Publishers declare it too (WithQueues), so the arguments
+// must come from the one ConsumerConfig both sides share.
+func declareQueue(ch *amqp.Channel, cfg ConsumerConfig) error {
+	queue, dead := cfg.Queue, cfg.Queue+DeadQueueSuffix
 	args := amqp.Table{
 		amqp.QueueTypeArg:           amqp.QueueTypeQuorum,
 		"x-dead-letter-exchange":    DeadLetterExchange,
@@ -238,13 +246,13 @@ func (c *Consumer) declare(ch *amqp.Channel) error {
 		// The broker counts returns, not deliveries: a message is
 		// dead-lettered once it has been returned more often than the
 		// limit, so the limit is one less than the number of deliveries.
-		"x-delivery-limit": int64(c.cfg.MaxDeliveries - 1),
+		"x-delivery-limit": int64(cfg.MaxDeliveries - 1),
 	}
 	if _, err := ch.QueueDeclare(queue, true, false, false, false, args); err != nil {
 		return fmt.Errorf("declare queue %s: %w", queue, err)
 	}
-	for _, key := range c.cfg.Bindings {
-		if err := ch.QueueBind(queue, key, c.cfg.Exchange, false, nil); err != nil {
+	for _, key := range cfg.Bindings {
+		if err := ch.QueueBind(queue, key, cfg.Exchange, false, nil); err != nil {
 			return fmt.Errorf("bind queue %s to %s: %w", queue, key, err)
 		}
 	}
@@ -258,6 +266,31 @@ func (c *Consumer) declare(ch *amqp.Channel) error {
 	}
 	if err := ch.QueueBind(dead, queue, DeadLetterExchange, false, nil); err != nil {
 		return fmt.Errorf("bind queue %s: %w", dead, err)
+	}
+	return nil
+}
+
+// Declare declares the exchanges and the queues of cfgs on the broker at
+// url, as their consumers would, and returns. `ticketflow migrate` runs it
+// so that no event is published before the queues meant to keep it exist.
+func Declare(ctx context.Context, url string, cfgs ...ConsumerConfig) error {
+	conn, err := dial(ctx, url, "ticketflow declare")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open channel: %w", err)
+	}
+	for _, cfg := range cfgs {
+		cfg.setDefaults()
+		if err := declareExchanges(ch, cfg.Exchange); err != nil {
+			return err
+		}
+		if err := declareQueue(ch, cfg); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -39,6 +39,7 @@ type Publisher struct {
 type publisherOptions struct {
 	dialAttempts int
 	dialBackoff  time.Duration
+	queues       []ConsumerConfig
 }
 
 // PublisherOption tunes a Publisher.
@@ -53,6 +54,19 @@ func WithDialRetry(attempts int, backoff time.Duration) PublisherOption {
 	return func(o *publisherOptions) {
 		o.dialAttempts = max(attempts, 1)
 		o.dialBackoff = backoff
+	}
+}
+
+// WithQueues makes the publisher declare these consumers' queues, with
+// their bindings, on every connection before it publishes. A topic exchange
+// drops what no queue is bound to, so without this an event published
+// before its consumer first started would be lost.
+func WithQueues(cfgs ...ConsumerConfig) PublisherOption {
+	return func(o *publisherOptions) {
+		for _, cfg := range cfgs {
+			cfg.setDefaults()
+			o.queues = append(o.queues, cfg)
+		}
 	}
 }
 
@@ -193,7 +207,8 @@ func (p *Publisher) channel(ctx context.Context) (*amqp.Channel, error) {
 	}
 }
 
-// connect dials and opens a channel in confirm mode on which the exchanges exist.
+// connect dials and opens a channel in confirm mode on which the exchanges,
+// and the queues of WithQueues, exist.
 func (p *Publisher) connect(ctx context.Context) (*amqp.Connection, *amqp.Channel, error) {
 	conn, err := dial(ctx, p.url, "ticketflow publisher")
 	if err != nil {
@@ -202,6 +217,11 @@ func (p *Publisher) connect(ctx context.Context) (*amqp.Connection, *amqp.Channe
 	ch, err := conn.Channel()
 	if err == nil {
 		err = declareExchanges(ch, p.exchange)
+	}
+	for _, q := range p.opts.queues {
+		if err == nil {
+			err = declareQueue(ch, q)
+		}
 	}
 	if err == nil {
 		err = ch.Confirm(false)
