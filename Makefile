@@ -2,7 +2,7 @@
 # call live in scripts/ and say which environment variables they read.
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test temporal migrate vet fmt clean
+.PHONY: help build run test temporal gateway replicas migrate vet fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,6 +19,12 @@ test: ## go vet and every test, against real services it starts if needed
 temporal: ## Temporal dev server in the foreground (gRPC 7233, UI 8233, state in .data/)
 	scripts/temporal.sh foreground
 
+gateway: ## nginx gateway in the foreground (https://127.0.0.1:8443, state in .data/gateway/)
+	scripts/gateway.sh foreground
+
+replicas: ## two replicas of every service and two workers behind the gateway, until Ctrl-C
+	scripts/replicas.sh
+
 migrate: build ## migrate every service's schema in DATABASE_URL
 	bin/ticketflow migrate
 
@@ -29,6 +35,6 @@ fmt: ## gofmt the Go code
 	git ls-files -z --cached --others --exclude-standard '*.go' | xargs -0 -r gofmt -w
 
 clean: ## remove bin/ and .data/ (not while the scripts have something running)
-	@if [ -e .data/started-services ] || [ -e .data/temporal.pid ]; then \
-		echo "clean: stop first: scripts/temporal.sh stop; scripts/services.sh down" >&2; exit 1; fi
+	@if [ -e .data/started-services ] || [ -e .data/temporal.pid ] || [ -e .data/gateway/nginx.pid ]; then \
+		echo "clean: stop first: scripts/gateway.sh stop; scripts/temporal.sh stop; scripts/services.sh down" >&2; exit 1; fi
 	rm -rf bin .data

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# What `make test` does: go vet, then every Go test, the integration tests
-# against the real PostgreSQL, RabbitMQ, Redis and Temporal dev server.
+# What `make test` does: nginx -t on the gateway's configuration, go vet,
+# then every Go test, the integration tests against the real PostgreSQL,
+# RabbitMQ, Redis and Temporal dev server (and, through nginx, the gateway).
 #
 # Starts each service that does not answer (the Temporal dev server in memory,
 # unless TEMPORAL_DB says otherwise) and stops, at the end, only those it
@@ -13,6 +14,7 @@
 #   TEST_TEMPORAL_ADDRESS  a dev server is started only for the default
 #                          127.0.0.1:7233; the tests read it too (internal/testenv)
 #   TEMPORAL_DB            store of a dev server this script starts (default memory)
+#   TEST_WEB               0 skips the web app's tests (typecheck, vitest, build, browser e2e)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -61,6 +63,32 @@ case ${TEST_TEMPORAL_ADDRESS:-127.0.0.1:7233} in
 esac
 log "services ready in $((SECONDS - begin))s"
 
+if command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]]; then
+	phase "nginx -t" scripts/gateway.sh test
+else
+	log "nginx is not installed (.ci/run installs it): no nginx -t, and the gateway test skips"
+fi
 phase "go vet" go vet "${packages[@]}"
 phase "go test" go test "${race[@]}" -count=1 -timeout 12m "${extra[@]}" "${packages[@]}"
+
+# The web app: types, unit tests, build, then the browser test against a
+# backend it starts itself (web/e2e/run.mjs). TEST_WEB=0 skips it.
+web_tests() {
+	local node_major
+	node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+	if ((node_major < 20)); then
+		die "the web app needs Node.js 20.19 or newer (found ${node_major}); see README, Web app"
+	fi
+	(
+		cd web
+		[[ -d node_modules ]] || npm ci --no-audit --no-fund
+		phase "web typecheck" npm run --silent typecheck
+		phase "web unit tests" npm test --silent
+		phase "web build" npm run --silent build
+		phase "web e2e" npm run --silent e2e
+	)
+}
+if [[ -f web/package.json && ${TEST_WEB:-1} != 0 ]]; then
+	web_tests
+fi
 log "all done in $((SECONDS - begin))s"

@@ -35,12 +35,14 @@ func NewHandler(svc *Service, keys *KeyStore, verifier *authn.Verifier, cursors 
 // Routes returns the auth API, to be mounted at Prefix.
 func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
+	ui := newTemporalSessions(h)
 	r.Post("/register", h.register)
 	r.Post("/login", h.login)
 	r.Post("/refresh", h.refresh)
 	r.Post("/logout", h.logout)
 	r.Post("/token", h.serviceToken)
 	r.Get("/.well-known/jwks.json", h.jwks)
+	r.Get("/verify-admin", ui.verifyAdmin)
 	r.Group(func(r chi.Router) {
 		r.Use(h.verifier.Middleware(h.log))
 		r.Get("/me", h.me)
@@ -49,6 +51,7 @@ func (h *Handler) Routes() http.Handler {
 			r.Get("/users", h.listUsers)
 			r.Get("/users/{id}", h.getUser)
 			r.Patch("/users/{id}", h.patchUser)
+			r.Post("/temporal-session", ui.create)
 		})
 	})
 	return r
