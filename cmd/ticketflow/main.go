@@ -43,5 +43,6 @@ the README lists every one.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDevCommand(), newServeCommand(), newWorkerCommand(), newMigrateCommand(), newAdminCommand(), newSetupCommand())
+	root.AddCommand(newHealthcheckCommand())
 	return root
 }
