@@ -43,6 +43,7 @@ the README lists every one.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDevCommand(), newServeCommand(), newWorkerCommand(), newMigrateCommand(), newAdminCommand(), newSetupCommand())
+	root.AddCommand(newLoadCommand())
 	root.AddCommand(newHealthcheckCommand())
 	return root
 }
