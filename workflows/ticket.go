@@ -272,7 +272,7 @@ func (t *ticket) validateTransition(ctx workflow.Context, req TransitionRequest)
 		return temporal.NewApplicationError(fmt.Sprintf("the %s may not move a ticket from %s to %s", req.Actor.Role, t.s.Step, req.To), ErrRoleNotAllowed)
 	}
 	if len(req.Note) > 2000 {
-		return temporal.NewApplicationError("the note is longer than 2000 characters", ErrUnknownStep)
+		return temporal.NewApplicationError("the note is longer than 2000 characters", ErrInvalidRequest)
 	}
 	return nil
 }

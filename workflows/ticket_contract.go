@@ -31,6 +31,7 @@ const (
 	ErrRoleNotAllowed    = "RoleNotAllowed"    // 403
 	ErrTicketClosed      = "TicketClosed"      // 409
 	ErrNotAnAgent        = "NotAnAgent"        // 422
+	ErrInvalidRequest    = "InvalidRequest"    // 422
 )
 
 // TicketInput starts a ticket's workflow; it is what ticket.created carries.

@@ -241,6 +241,7 @@ var rejections = map[string]apperr.Code{
 	workflows.ErrRoleNotAllowed:    apperr.Forbidden,
 	workflows.ErrTicketClosed:      apperr.Conflict,
 	workflows.ErrNotAnAgent:        apperr.Unprocessable,
+	workflows.ErrInvalidRequest:    apperr.Unprocessable,
 }
 
 // temporalError turns a Temporal error into an application error: a

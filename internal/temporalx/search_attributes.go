@@ -19,7 +19,7 @@ import (
 var (
 	// TicketID is the helpdesk ticket's UUID.
 	TicketID = temporal.NewSearchAttributeKeyKeyword("TicketId")
-	// TicketStatus is the ticket's current step, such as "triage".
+	// TicketStatus is the ticket's status: new, open, pending, resolved or closed.
 	TicketStatus = temporal.NewSearchAttributeKeyKeyword("TicketStatus")
 	// TicketPriority is low, normal, high or urgent.
 	TicketPriority = temporal.NewSearchAttributeKeyKeyword("TicketPriority")
