@@ -128,10 +128,12 @@ func NewVerifier(src KeySource, issuer, audience string, opts ...Option) *Verifi
 	return v
 }
 
-// Verify checks token and returns the user it was issued to. Every failure
-// is an *apperr.Error with code Unauthorized whose message reveals nothing
-// beyond "invalid" or "expired"; the reason is only for our logs, through
-// Middleware.
+// Verify checks token and returns the user it was issued to. A rejected
+// token is an *apperr.Error with code Unauthorized whose message reveals
+// nothing beyond "invalid" or "expired"; the reason is only for our logs,
+// through Middleware. When no key set could ever be fetched (auth is down
+// and nothing is cached) the answer is Unavailable instead: the token may be
+// fine, and a client told 401 would sign its user out over an outage.
 func (v *Verifier) Verify(ctx context.Context, token string) (User, error) {
 	u, err := v.verify(ctx, token)
 	if err != nil {
@@ -180,6 +182,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (User, error) {
 // "expired" apart is safe (jwt checks claims only after the signature) and
 // lets clients refresh instead of logging the user out.
 func unauthorized(err error) *apperr.Error {
+	if errors.Is(err, errKeysUnavailable) {
+		return &apperr.Error{Code: apperr.Unavailable, Message: "cannot check tokens right now, try again shortly", RetryAfter: 5}
+	}
 	if errors.Is(err, jwt.ErrTokenExpired) {
 		return apperr.New(apperr.Unauthorized, "token has expired")
 	}

@@ -401,12 +401,16 @@ func TestVerify_SourceFailureKeepsWarmCache(t *testing.T) {
 	}
 }
 
-func TestVerify_SourceFailureWithColdCacheRejects(t *testing.T) {
+func TestVerify_SourceFailureWithColdCacheIsAnOutage(t *testing.T) {
 	env := newVerifierEnv(t)
 	env.keys.setFailing(true)
 
+	// Not 401: the token may be fine, and a client would sign its user out.
 	_, err := env.verifier.Verify(t.Context(), env.validToken(t))
-	requireUnauthorized(t, err)
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || ae.Code != apperr.Unavailable || ae.RetryAfter <= 0 {
+		t.Fatalf("Verify with no key set = %v, want unavailable with a retry hint", err)
+	}
 	// The detail, for the logs, names the outage rather than the token.
 	_, err = env.verifier.verify(t.Context(), env.validToken(t))
 	if !errors.Is(err, errKeysUnavailable) {
