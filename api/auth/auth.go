@@ -42,6 +42,7 @@ type Config struct {
 // what the HTTP handlers and the `ticketflow admin` commands call.
 type Service struct {
 	pool    *pgxpool.Pool
+	events  *outbox.Writer // runs the transactions that write events
 	keys    *KeyStore
 	limiter *LoginLimiter
 	cfg     Config
@@ -52,7 +53,7 @@ type Service struct {
 
 // NewService returns the auth service.
 func NewService(pool *pgxpool.Pool, keys *KeyStore, limiter *LoginLimiter, cfg Config, log *slog.Logger) *Service {
-	return &Service{pool: pool, keys: keys, limiter: limiter, cfg: cfg, log: log, now: time.Now, dummy: dummyHash()}
+	return &Service{pool: pool, events: outbox.NewWriter(pool), keys: keys, limiter: limiter, cfg: cfg, log: log, now: time.Now, dummy: dummyHash()}
 }
 
 // TokenPair is the answer of a sign-in or a refresh.
@@ -126,7 +127,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
 		return User{}, err
 	}
 	var u User
-	err = outbox.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.events.InTx(ctx, func(tx pgx.Tx) error {
 		if u, err = insertUser(ctx, tx, uuid.NewString(), in.Email, in.Name, in.Role, &hash); err != nil {
 			return err
 		}
@@ -332,7 +333,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor authn.User, id string, p
 		return User{}, apperr.New(apperr.Conflict, "admins cannot demote or deactivate themselves")
 	}
 	var u User
-	err := outbox.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.events.InTx(ctx, func(tx pgx.Tx) error {
 		old, err := userByID(ctx, tx, id, true)
 		if err != nil {
 			return err

@@ -33,14 +33,15 @@ const EventSource = "/helpdesk"
 // Service implements the helpdesk's use cases; the HTTP handlers call it.
 // Every write runs in one transaction with the outbox row announcing it.
 type Service struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
+	pool   *pgxpool.Pool
+	events *outbox.Writer // runs the transactions that write events
+	log    *slog.Logger
 }
 
 // NewService returns the helpdesk service on pool, whose schema Migrate
 // has brought up to date.
 func NewService(pool *pgxpool.Pool, log *slog.Logger) *Service {
-	return &Service{pool: pool, log: log}
+	return &Service{pool: pool, events: outbox.NewWriter(pool), log: log}
 }
 
 // publish writes an event about a ticket to the outbox in tx, so it goes out

@@ -10,7 +10,6 @@ import (
 	"github.com/ticketflow/ticketflow/internal/apperr"
 	"github.com/ticketflow/ticketflow/internal/authn"
 	"github.com/ticketflow/ticketflow/internal/logging"
-	"github.com/ticketflow/ticketflow/internal/outbox"
 )
 
 // OptionalID is a JSON field that tells "absent" (leave as is), null and ""
@@ -131,7 +130,7 @@ func (s *Service) ApplyState(ctx context.Context, caller authn.User, id string, 
 		changes []Change
 		applied bool
 	)
-	err := outbox.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.events.InTx(ctx, func(tx pgx.Tx) error {
 		old, err := ticketByID(ctx, tx, id, true)
 		if err != nil {
 			return err

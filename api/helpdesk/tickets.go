@@ -11,7 +11,6 @@ import (
 	"github.com/ticketflow/ticketflow/internal/authn"
 	"github.com/ticketflow/ticketflow/internal/events"
 	"github.com/ticketflow/ticketflow/internal/logging"
-	"github.com/ticketflow/ticketflow/internal/outbox"
 )
 
 // Priority is how urgent a ticket is; SLA policies are set per priority.
@@ -167,7 +166,7 @@ func (s *Service) CreateTicket(ctx context.Context, caller authn.User, in NewTic
 		return Ticket{}, err
 	}
 	var t Ticket
-	err := outbox.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.events.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		if t, err = insertTicket(ctx, tx, newID(), caller.ID, in); err != nil {
 			return err
@@ -265,7 +264,7 @@ func (s *Service) UpdateTicket(ctx context.Context, caller authn.User, id string
 		t       Ticket
 		changes []Change
 	)
-	err := outbox.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.events.InTx(ctx, func(tx pgx.Tx) error {
 		old, err := ticketByID(ctx, tx, id, true)
 		if err != nil {
 			return err

@@ -12,7 +12,6 @@ import (
 	"github.com/ticketflow/ticketflow/internal/apperr"
 	"github.com/ticketflow/ticketflow/internal/authn"
 	"github.com/ticketflow/ticketflow/internal/logging"
-	"github.com/ticketflow/ticketflow/internal/outbox"
 	"github.com/ticketflow/ticketflow/internal/postgres"
 )
 
@@ -104,7 +103,7 @@ func (s *Service) CreateComment(ctx context.Context, caller authn.User, ticketID
 		Body: in.Body, Internal: in.Internal,
 	}
 	var c Comment
-	err = outbox.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.events.InTx(ctx, func(tx pgx.Tx) error {
 		if c, err = insertComment(ctx, tx, draft); err != nil {
 			return err
 		}

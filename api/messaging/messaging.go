@@ -29,6 +29,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ticketflow/ticketflow/internal/authn"
+	"github.com/ticketflow/ticketflow/internal/outbox"
 )
 
 // EventSource is the CloudEvents source of the events messaging publishes.
@@ -89,6 +90,7 @@ func (c *Config) setDefaults() {
 // WebSocket connections and the event consumers call it.
 type Service struct {
 	pool   *pgxpool.Pool
+	events *outbox.Writer // runs the transactions that write events
 	rdb    *redis.Client
 	access *accessChecker
 	files  *fileStore
@@ -108,6 +110,7 @@ func NewService(pool *pgxpool.Pool, rdb *redis.Client, tokens authn.TokenSource,
 	access := newAccessChecker(cfg.HelpdeskURL, tokens, rdb, cfg.RedisPrefix, cfg.AccessCacheTTL, log)
 	return &Service{
 		pool:   pool,
+		events: outbox.NewWriter(pool),
 		rdb:    rdb,
 		access: access,
 		files:  newFileStore(cfg.AttachmentsDir),

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,7 +55,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 
 // Write stores e for publication. Pass the transaction that makes the change
 // e announces, so that the event exists if and only if the change commits;
-// InTx runs such a transaction and wakes the relay after it commits. The
+// Writer.InTx runs such a transaction and wakes the relay after it commits. The
 // event's ID must be a UUID (events.New makes one) and unique.
 //
 // Write does not notify the relay itself: a NOTIFY inside the writing
@@ -97,15 +98,55 @@ func Notify(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-// InTx runs fn in a transaction, as postgres.InTx does, and wakes the relay
-// once it has committed. Use it for transactions that Write events.
-func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx pgx.Tx) error) error {
-	if err := postgres.InTx(ctx, pool, fn); err != nil {
+// notifyTimeout bounds one wake-up; a relay that misses it polls anyway.
+const notifyTimeout = 5 * time.Second
+
+// Writer runs the transactions that write events, and wakes the relays
+// after they commit: in the background, off the request's path, and
+// coalesced, so a burst of commits costs one notification in flight at a
+// time rather than one each. A service keeps one Writer per pool.
+type Writer struct {
+	pool    *pgxpool.Pool
+	dirty   atomic.Bool // a commit happened since the last notification began
+	running atomic.Bool // a notifying goroutine is at work
+}
+
+// NewWriter returns a writer over pool.
+func NewWriter(pool *pgxpool.Pool) *Writer { return &Writer{pool: pool} }
+
+// InTx runs fn in a transaction, as postgres.InTx does; once it has
+// committed, the relays are woken. Use it for transactions that Write events.
+func (w *Writer) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	if err := postgres.InTx(ctx, w.pool, fn); err != nil {
 		return err
 	}
-	// The change is committed; a failed wake-up costs latency, not events.
-	_ = Notify(ctx, pool)
+	w.wake()
 	return nil
+}
+
+// wake makes sure a notification goes out after this call. One goroutine
+// at most sends them; commits that land while it sends mark the writer
+// dirty, and it sends once more for all of them.
+func (w *Writer) wake() {
+	w.dirty.Store(true)
+	if !w.running.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		for {
+			for w.dirty.Swap(false) {
+				ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+				_ = Notify(ctx, w.pool) // the change is committed; a lost wake-up costs a poll
+				cancel()
+			}
+			w.running.Store(false)
+			// A commit between the last Swap and the Store above found the
+			// goroutine still running and left it the work: take it back.
+			if !w.dirty.Load() || !w.running.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}()
 }
 
 // Pending counts the events not yet published: the relay's backlog, for

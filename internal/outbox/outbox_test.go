@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -40,7 +41,7 @@ func newEvent(t *testing.T, n int) events.Event {
 // write stores events in one committed transaction.
 func write(t *testing.T, pool *pgxpool.Pool, es ...events.Event) {
 	t.Helper()
-	err := InTx(t.Context(), pool, func(tx pgx.Tx) error {
+	err := NewWriter(pool).InTx(t.Context(), func(tx pgx.Tx) error {
 		for _, e := range es {
 			if err := Write(t.Context(), tx, e); err != nil {
 				return err
@@ -161,7 +162,7 @@ func TestWrite_RejectsInvalidAndDuplicateEvents(t *testing.T) {
 	}
 }
 
-func TestInTx_NotifiesAfterCommitOnly(t *testing.T) {
+func TestWriter_NotifiesAfterCommitOnly(t *testing.T) {
 	t.Parallel()
 	pool := migrated(t)
 	ctx := t.Context()
@@ -184,8 +185,9 @@ func TestInTx_NotifiesAfterCommitOnly(t *testing.T) {
 		return err
 	}
 
+	w := NewWriter(pool)
 	// Rolled back: no notification.
-	_ = InTx(ctx, pool, func(tx pgx.Tx) error {
+	_ = w.InTx(ctx, func(tx pgx.Tx) error {
 		if err := Write(ctx, tx, newEvent(t, 1)); err != nil {
 			t.Fatal(err)
 		}
@@ -233,5 +235,52 @@ func TestCleanup_DeletesOnlyOldPublishedEvents(t *testing.T) {
 	}
 	if len(left) != 2 || left[0] != recent.ID || left[1] != pending.ID {
 		t.Errorf("left %v, want [%s %s]", left, recent.ID, pending.ID)
+	}
+}
+
+func TestWriter_CoalescesWakeUpsAndLosesNone(t *testing.T) {
+	t.Parallel()
+	pool := migrated(t)
+	ctx := t.Context()
+	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var channel string
+	if err := conn.QueryRow(ctx, `SELECT `+channelSQL).Scan(&channel); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	w := NewWriter(pool)
+	const commits = 200
+	var wg sync.WaitGroup
+	for i := range commits {
+		wg.Go(func() {
+			if err := w.InTx(ctx, func(tx pgx.Tx) error { return Write(ctx, tx, newEvent(t, i)) }); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	// At least one wake-up follows the last commit, and a burst costs far
+	// fewer than one each.
+	got := 0
+	for {
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil {
+			break
+		}
+		got++
+	}
+	if got == 0 || got >= commits {
+		t.Fatalf("%d notifications for %d commits, want at least one and fewer than one each", got, commits)
+	}
+	if n := countRows(t, pool); n != commits {
+		t.Fatalf("%d events stored, want %d", n, commits)
 	}
 }
