@@ -15,6 +15,10 @@
 #                          127.0.0.1:7233; the tests read it too (internal/testenv)
 #   TEMPORAL_DB            store of a dev server this script starts (default memory)
 #   TEST_WEB               0 skips the web app's tests (typecheck, vitest, build, browser e2e)
+#   TEST_FUZZTIME          how long each fuzz target runs (default 5s; 0 skips the
+#                          fuzz phase); longer runs: RELIABILITY.md, Hostile input
+#   TEST_AUDIT             0 skips govulncheck and npm audit (both need the network;
+#                          each skips, saying so, when its database cannot be reached)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -70,6 +74,63 @@ else
 fi
 phase "go vet" go vet "${packages[@]}"
 phase "go test" go test "${race[@]}" -count=1 -timeout 12m "${extra[@]}" "${packages[@]}"
+
+# Every decoder of outside input has a fuzz target beside it; each runs
+# for TEST_FUZZTIME (Go fuzzes one target per invocation). New inputs that
+# fail are saved under the package's testdata/fuzz and replayed by go test.
+fuzz_targets=(
+	"./internal/httpx FuzzDecode"
+	"./internal/cursor FuzzDecode"
+	"./internal/events FuzzParse"
+	"./internal/authn FuzzVerify"
+	"./workflows FuzzDefinitionValidate"
+	"./api/messaging FuzzUpload"
+	"./api/messaging FuzzFrames"
+)
+fuzz_all() {
+	local target pkg name
+	for target in "${fuzz_targets[@]}"; do
+		read -r pkg name <<<"$target"
+		go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" >/dev/null ||
+			die "fuzzing ${name} in ${pkg} failed: rerun go test -run '^\$' -fuzz '^${name}\$' -fuzztime ${fuzztime} ${pkg}"
+	done
+}
+fuzztime=${TEST_FUZZTIME:-5s}
+if [[ $fuzztime != 0 && $fuzztime != 0s ]]; then
+	phase "go fuzz (${#fuzz_targets[@]} targets, ${fuzztime} each)" fuzz_all
+fi
+
+# Known vulnerabilities: govulncheck on the module (pinned; it reads the Go
+# vulnerability database over the network) and npm audit on the web app's
+# production dependencies. A finding fails the step; a database that cannot
+# be reached skips it, saying so, rather than failing an offline machine.
+govulncheck_version=v1.9.0
+vulncheck() {
+	local out status=0
+	out=$(go run "golang.org/x/vuln/cmd/govulncheck@${govulncheck_version}" ./... 2>&1) || status=$?
+	if ((status != 0)) && grep -q "fetching vulnerabilities" <<<"$out"; then
+		log "govulncheck SKIPPED: the Go vulnerability database cannot be reached from here"
+		return 0
+	fi
+	printf '%s\n' "$out"
+	return "$status"
+}
+npm_audit() {
+	local out status=0
+	out=$(cd web && npm audit --omit=dev 2>&1) || status=$?
+	if ((status != 0)) && grep -Eq "audit endpoint returned an error|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|network" <<<"$out"; then
+		log "npm audit SKIPPED: the registry's audit endpoint does not answer here"
+		return 0
+	fi
+	printf '%s\n' "$out"
+	return "$status"
+}
+if [[ ${TEST_AUDIT:-1} != 0 ]]; then
+	phase "govulncheck" vulncheck
+	if [[ -f web/package-lock.json ]] && command -v npm >/dev/null; then
+		phase "npm audit" npm_audit
+	fi
+fi
 
 # The web app: types, unit tests, build, then the browser test against a
 # backend it starts itself (web/e2e/run.mjs). TEST_WEB=0 skips it.

@@ -244,3 +244,22 @@ func TestRouter_UpgradeRequestsOutliveTheTimeout(t *testing.T) {
 		t.Fatalf("upgrade request: %d, want it untouched by the timeout", code)
 	}
 }
+
+func TestRouter_RefusesQueriesPostgreSQLCannotStore(t *testing.T) {
+	r := httpx.NewRouter(discard, httpx.RouterOptions{})
+	r.Get("/list", func(w http.ResponseWriter, _ *http.Request) { httpx.JSON(w, 200, "ok") })
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	for query, want := range map[string]int{
+		"q=caf%C3%A9": 200, "q=%FF%FE": 400, "q=a%00b": 400, "%FF=x": 400, "q=%27%3B+DROP": 200,
+	} {
+		res, err := http.Get(srv.URL + "/list?" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("?%s: %d, want %d", query, res.StatusCode, want)
+		}
+	}
+}

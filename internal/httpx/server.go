@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -49,6 +50,7 @@ func NewRouter(log *slog.Logger, opts RouterOptions) *chi.Mux {
 	r.Use(middleware.RequestID)
 	r.Use(AccessLog(log))
 	r.Use(Recover(log))
+	r.Use(CleanQuery(log))
 	if opts.MaxBodyBytes > 0 {
 		r.Use(defaultBodyLimit(opts.MaxBodyBytes))
 	}
@@ -225,6 +227,25 @@ func WithBodyLimit(n int64) func(http.Handler) http.Handler {
 	}
 }
 
+// CleanQuery refuses, with 400, a query string that is not valid UTF-8 or
+// holds a NUL: PostgreSQL rejects such text, so it would otherwise surface
+// as a 500 from whichever handler passed it on.
+func CleanQuery(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for name, values := range r.URL.Query() {
+				for _, v := range append(values, name) {
+					if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+						Error(w, r, log, apperr.New(apperr.Invalid, "the query string must be UTF-8 text without NUL characters"))
+						return
+					}
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 // LimitBody caps the request body at n bytes; reading past it fails with
 // *http.MaxBytesError, which Decode maps to 413. Under the router's
 // default limit the lower of the two applies.
@@ -241,14 +262,39 @@ func LimitBody(n int64) func(http.Handler) http.Handler {
 	}
 }
 
+// The server's timeouts. A client must send its request line and headers
+// within ReadHeaderTimeout (slowloris), and its body without pausing
+// BodyIdleTimeout and within BodyReadTimeout in all: a body dribbled a
+// byte at a time cannot hold a connection and a goroutine for long. The
+// request context's timeout (RouterOptions.Timeout) does not reach a
+// handler blocked reading the body, hence these. Upgraded connections
+// (WebSockets) have deadlines of their own and are not bound by them.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	BodyIdleTimeout   = 30 * time.Second
+	BodyReadTimeout   = 5 * time.Minute
+	IdleTimeout       = 120 * time.Second
+)
+
+// timeouts are a server's; tests shorten them.
+type timeouts struct {
+	header, bodyIdle, body, idle time.Duration
+}
+
 // Serve runs h on ln until ctx is cancelled, then drains in-flight
 // requests for up to grace before closing. It returns once the server has
 // stopped. ready, when not nil, receives the bound address.
 func Serve(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handler, grace time.Duration, ready func(net.Addr)) error {
+	return serve(ctx, log, ln, h, grace, ready, timeouts{
+		header: ReadHeaderTimeout, bodyIdle: BodyIdleTimeout, body: BodyReadTimeout, idle: IdleTimeout,
+	})
+}
+
+func serve(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handler, grace time.Duration, ready func(net.Addr), to timeouts) error {
 	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		Handler:           bodyDeadlines(h, to.bodyIdle, to.body),
+		ReadHeaderTimeout: to.header,
+		IdleTimeout:       to.idle,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
@@ -273,4 +319,54 @@ func Serve(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handle
 	}
 	log.Info("http server stopped", "addr", ln.Addr().String())
 	return nil
+}
+
+// bodyDeadlines bounds the reading of every request body (see
+// BodyIdleTimeout). http.Server's own ReadTimeout would not do: it counts
+// from the first byte of the request and applies to upgraded connections
+// and slow handlers alike.
+func bodyDeadlines(next http.Handler, idle, total time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody || isUpgrade(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r.Body = &deadlineBody{
+			ReadCloser: r.Body,
+			rc:         http.NewResponseController(w),
+			idle:       idle,
+			end:        time.Now().Add(total),
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody sets the connection's read deadline before each read of
+// the body, until the body's end. From there the server reads the
+// connection in the background (with no deadline) to learn whether the
+// client went away: a deadline set then, by a handler reading again past
+// EOF as json.Decoder does, would cancel a slow handler's context.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+	end  time.Time
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	if b.done {
+		return b.ReadCloser.Read(p)
+	}
+	deadline := time.Now().Add(b.idle)
+	if deadline.After(b.end) {
+		deadline = b.end
+	}
+	_ = b.rc.SetReadDeadline(deadline)
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) {
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
