@@ -18,7 +18,7 @@ func newLoadCommand() *cobra.Command {
 	var statePath string
 	load := &cobra.Command{
 		Use:   "load",
-		Short: "Measure a running Ticketflow: set up a desk, seed tickets, open and browse at a target rate",
+		Short: "Measure a running Ticketflow: set up a desk, seed tickets, open, browse and reply at a target rate",
 		Long: `load measures a running Ticketflow from the outside, the way its users load it.
 
   setup   prepare a desk (admin, agents in a team, a category, employees) and
@@ -27,6 +27,7 @@ func newLoadCommand() *cobra.Command {
   open    open tickets at a rate, each until its assignee is visible; with
           --compare beside a bare Temporal workflow; --find-max steps the rate up
   browse  list, search and detail pages as agents, at a rate
+  reply   agents' comments at a rate, timed to the requesters' WebSockets
 
 The scenarios are open-loop: arrivals keep their schedule whatever the answers,
 so a slow system shows as latency, not as a lower rate. Each prints a progress
@@ -40,6 +41,7 @@ so run them with the same environment as the server.`,
 		newLoadSeedCommand(&statePath),
 		newLoadOpenCommand(&statePath),
 		newLoadBrowseCommand(&statePath),
+		newLoadReplyCommand(&statePath),
 	)
 	return load
 }

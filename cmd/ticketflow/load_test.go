@@ -25,7 +25,7 @@ func readReport(t *testing.T, path string) loadtest.Report {
 
 // TestLoad_MeasuresADevServer runs the load tool the way BENCHMARKS.md
 // does, briefly, against `ticketflow dev` in-process: setup, seed, open
-// beside the bare baseline, a two-step find-max, and browse.
+// beside the bare baseline, a two-step find-max, browse, and reply.
 func TestLoad_MeasuresADevServer(t *testing.T) {
 	base, _ := startDev(t)
 	dir := t.TempDir()
@@ -81,5 +81,19 @@ func TestLoad_MeasuresADevServer(t *testing.T) {
 		if b.Latency[page].Count == 0 {
 			t.Errorf("no %s page measured: %+v", page, b.Latency)
 		}
+	}
+
+	out = filepath.Join(dir, "reply.json")
+	run(t, "load", "--state", state, "reply", "--rate", "10", "--duration", "1s", "--tickets", "3", "--subscribers", "2", "--quiet", "--out", out)
+	r = readReport(t, out)
+	rs := r.Steps[0].Stream(streamReply)
+	if r.Scenario != "reply" || rs == nil || rs.Sent != 10 || rs.Completed != 10 || rs.Errors != 0 {
+		t.Fatalf("reply = %+v", r.Steps)
+	}
+	// Every comment reached both sockets of its ticket, and no delivery
+	// came before its POST left.
+	post, delivered := rs.Latency[stepPost], rs.Latency[stepDelivered]
+	if post.Count != 10 || delivered.Count != 20 || delivered.MinMS <= 0 {
+		t.Fatalf("reply latencies = %+v", rs.Latency)
 	}
 }
