@@ -40,6 +40,12 @@ type hub struct {
 	// running counts the connections' goroutines.
 	running sync.WaitGroup
 
+	// announcing holds the tickets whose presence broadcast is scheduled:
+	// joins and leaves within presenceCoalesce share one broadcast, so a
+	// ticket with n viewers joining costs O(n) frames, not O(n²).
+	announceMu sync.Mutex
+	announcing map[string]bool
+
 	mu      sync.RWMutex
 	closed  bool
 	conns   map[*wsConn]struct{}
@@ -327,6 +333,40 @@ func (h *hub) broadcastComment(ctx context.Context, typ string, c Comment) {
 	if err := h.publishData(ctx, c.TicketID, typ, c, c.Internal, ""); err != nil {
 		logging.FromContext(ctx, h.log).Warn("comment not sent live", "ticket_id", c.TicketID, "comment_id", c.ID, "err", err)
 	}
+}
+
+// presenceCoalesce is how long joins and leaves of one ticket gather before
+// its viewers are broadcast.
+const presenceCoalesce = 200 * time.Millisecond
+
+// announcePresence broadcasts the ticket's viewers once presenceCoalesce
+// has passed, reading them then; calls meanwhile join that broadcast.
+func (h *hub) announcePresence(ticketID string) {
+	h.announceMu.Lock()
+	defer h.announceMu.Unlock()
+	if h.announcing[ticketID] {
+		return
+	}
+	if h.announcing == nil {
+		h.announcing = map[string]bool{}
+	}
+	h.announcing[ticketID] = true
+	time.AfterFunc(presenceCoalesce, func() {
+		h.announceMu.Lock()
+		delete(h.announcing, ticketID)
+		h.announceMu.Unlock()
+		if h.ctx.Err() != nil {
+			return // shut down
+		}
+		ctx, cancel := context.WithTimeout(h.ctx, frameWorkTimeout)
+		defer cancel()
+		viewers, err := h.presence.viewers(ctx, ticketID)
+		if err != nil {
+			h.log.Warn("read presence", "ticket_id", ticketID, "err", err)
+			return
+		}
+		h.publishPresence(ctx, ticketID, viewers)
+	})
 }
 
 // publishPresence announces the ticket's viewers.

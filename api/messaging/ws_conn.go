@@ -293,7 +293,21 @@ func (c *wsConn) subscribe(ctx context.Context, ticketID string) {
 		c.hub.log.Warn("join presence", "ticket_id", ticketID, "err", err)
 		return
 	}
-	c.hub.publishPresence(ctx, ticketID, viewers)
+	// The joiner learns the viewers at once, which confirms the
+	// subscription; the others hear of the join in the next broadcast.
+	if data, err := json.Marshal(Presence{TicketID: ticketID, Viewers: nonNil(viewers)}); err == nil {
+		if msg, err := json.Marshal(Frame{Type: FramePresence, TicketID: ticketID, Data: data}); err == nil {
+			c.enqueue(msg)
+		}
+	}
+	c.hub.announcePresence(ticketID)
+}
+
+func nonNil(v []Viewer) []Viewer {
+	if v == nil {
+		return []Viewer{}
+	}
+	return v
 }
 
 // unsubscribe stops following a ticket.
@@ -309,12 +323,11 @@ func (c *wsConn) unsubscribe(ctx context.Context, ticketID string) {
 // leavePresence removes this connection from the ticket's viewers and
 // tells the ones who remain.
 func (c *wsConn) leavePresence(ctx context.Context, ticketID string) {
-	viewers, err := c.hub.presence.leave(ctx, ticketID, c.member)
-	if err != nil {
+	if _, err := c.hub.presence.leave(ctx, ticketID, c.member); err != nil {
 		c.hub.log.Warn("leave presence", "ticket_id", ticketID, "err", err)
 		return
 	}
-	c.hub.publishPresence(ctx, ticketID, viewers)
+	c.hub.announcePresence(ticketID)
 }
 
 // typing tells the ticket's other viewers that this user is typing.
