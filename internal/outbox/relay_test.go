@@ -44,6 +44,14 @@ func (p *countingPublisher) Publish(ctx context.Context, e events.Event) error {
 	return err
 }
 
+// PublishBatch counts the events of a batch the broker took; the relay
+// publishes through it, since the embedded publisher batches.
+func (p *countingPublisher) PublishBatch(ctx context.Context, es []events.Event) (int, error) {
+	n, err := p.Publisher.PublishBatch(ctx, es)
+	p.published.Add(int64(n))
+	return n, err
+}
+
 // startRelay runs a relay of pool to the broker at amqpURL until the test
 // ends, checks that it stops promptly, and returns it with its publisher.
 func startRelay(t *testing.T, pool *pgxpool.Pool, amqpURL string, opts RelayOptions) (*Relay, *countingPublisher) {

@@ -95,58 +95,105 @@ func NewPublisher(url, exchange string, log *slog.Logger, opts ...PublisherOptio
 // and consumers deduplicate by event id. A message that no queue is bound to
 // is confirmed and dropped, as topic semantics intend.
 func (p *Publisher) Publish(ctx context.Context, e events.Event) error {
-	if err := e.Validate(); err != nil {
-		return fmt.Errorf("publish %s: %w", e.ID, err)
-	}
-	body, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("publish %s: encode: %w", e.ID, err)
-	}
-	if len(body) > events.MaxSize {
-		return fmt.Errorf("publish %s: %d bytes, limit %d: %w", e.ID, len(body), events.MaxSize, events.ErrInvalid)
-	}
-	msg := amqp.Publishing{
-		ContentType:  ContentType,
-		DeliveryMode: amqp.Persistent,
-		MessageId:    e.ID,
-		Type:         e.Type,
-		Timestamp:    e.Time,
-		Body:         body,
-	}
+	_, err := p.PublishBatch(ctx, []events.Event{e})
+	return err
+}
 
+// PublishBatch sends es in order on one channel without waiting between
+// them, then waits for their confirms: one round trip for the batch rather
+// than one per event. It returns how many events, from the first, the
+// broker confirmed; on an error the rest may or may not have been
+// delivered, and the caller retries them (consumers deduplicate by id).
+func (p *Publisher) PublishBatch(ctx context.Context, es []events.Event) (int, error) {
+	msgs := make([]amqp.Publishing, len(es))
+	for i, e := range es {
+		m, err := message(e)
+		if err != nil {
+			return 0, err
+		}
+		msgs[i] = m
+	}
 	// A channel that died since its last use may not know it yet; the
 	// first publish then fails with ErrClosed before anything was sent,
 	// so trying once more on a fresh connection cannot duplicate.
 	for attempt := 1; ; attempt++ {
 		ch, err := p.channel(ctx)
 		if err != nil {
-			return fmt.Errorf("publish %s %s: %w", e.Type, e.ID, err)
+			return 0, fmt.Errorf("publish %s: %w", describe(es, 0), err)
 		}
-		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, p.exchange, e.Type, false, false, msg)
-		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("publish %s %s: %w", e.Type, e.ID, ctx.Err())
-			}
-			p.discard(ch)
-			if errors.Is(err, amqp.ErrClosed) && attempt == 1 {
+		confirms := make([]*amqp.DeferredConfirmation, 0, len(msgs))
+		for i, m := range msgs {
+			dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, p.exchange, m.Type, false, false, m)
+			if err == nil {
+				confirms = append(confirms, dc)
 				continue
 			}
-			return fmt.Errorf("publish %s %s: %w", e.Type, e.ID, err)
+			if ctx.Err() != nil {
+				return p.settle(ctx, ch, es, confirms, fmt.Errorf("publish %s: %w", describe(es, i), ctx.Err()))
+			}
+			p.discard(ch)
+			if errors.Is(err, amqp.ErrClosed) && attempt == 1 && i == 0 {
+				break // nothing was sent: retry the batch on a new connection
+			}
+			return p.settle(ctx, ch, es, confirms, fmt.Errorf("publish %s: %w", describe(es, i), err))
 		}
+		if len(confirms) == 0 && len(msgs) > 0 {
+			continue
+		}
+		return p.settle(ctx, ch, es, confirms, nil)
+	}
+}
+
+// settle waits for the confirms of a batch, in order, and returns how many
+// events from the first the broker took, with the first failure: sendErr
+// (why the rest were not sent) or a missing confirm.
+func (p *Publisher) settle(ctx context.Context, ch *amqp.Channel, es []events.Event, confirms []*amqp.DeferredConfirmation, sendErr error) (int, error) {
+	for i, dc := range confirms {
 		acked, err := dc.WaitContext(ctx)
 		switch {
 		case err != nil:
-			return fmt.Errorf("publish %s %s: wait for confirm: %w", e.Type, e.ID, err)
+			return i, fmt.Errorf("publish %s: wait for confirm: %w", describe(es, i), err)
 		case acked:
-			return nil
+			continue
 		case ch.IsClosed():
 			// amqp091 nacks every pending confirm when the channel closes.
 			p.discard(ch)
-			return fmt.Errorf("publish %s %s: channel closed before the broker confirmed", e.Type, e.ID)
+			return i, fmt.Errorf("publish %s: channel closed before the broker confirmed", describe(es, i))
 		default:
-			return fmt.Errorf("publish %s %s: broker nacked the message", e.Type, e.ID)
+			return i, fmt.Errorf("publish %s: broker nacked the message", describe(es, i))
 		}
 	}
+	return len(confirms), sendErr
+}
+
+// message builds the AMQP message of e.
+func message(e events.Event) (amqp.Publishing, error) {
+	if err := e.Validate(); err != nil {
+		return amqp.Publishing{}, fmt.Errorf("publish %s: %w", e.ID, err)
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return amqp.Publishing{}, fmt.Errorf("publish %s: encode: %w", e.ID, err)
+	}
+	if len(body) > events.MaxSize {
+		return amqp.Publishing{}, fmt.Errorf("publish %s: %d bytes, limit %d: %w", e.ID, len(body), events.MaxSize, events.ErrInvalid)
+	}
+	return amqp.Publishing{
+		ContentType:  ContentType,
+		DeliveryMode: amqp.Persistent,
+		MessageId:    e.ID,
+		Type:         e.Type,
+		Timestamp:    e.Time,
+		Body:         body,
+	}, nil
+}
+
+// describe names the i-th event of es in errors.
+func describe(es []events.Event, i int) string {
+	if i >= len(es) {
+		return "batch"
+	}
+	return es[i].Type + " " + es[i].ID
 }
 
 // Ping connects if need be and reports whether the broker is reachable,

@@ -178,3 +178,40 @@ func TestPublish_ConcurrentPublishesAreAllConfirmed(t *testing.T) {
 		t.Fatalf("queue holds %d messages, want %d", msgs, n)
 	}
 }
+
+func TestPublishBatch_ConfirmsAllInOrder(t *testing.T) {
+	t.Parallel()
+	amqpURL := testenv.VHost(t)
+	queue := bindTestQueue(t, amqpURL, "ticket.*")
+	pub := newPublisher(t, amqpURL)
+	batch := make([]events.Event, 50)
+	for i := range batch {
+		batch[i] = newEvent(t, events.TicketCreated, i)
+	}
+	n, err := pub.PublishBatch(context.Background(), batch)
+	if err != nil || n != len(batch) {
+		t.Fatalf("PublishBatch = %d, %v; want %d, nil", n, err, len(batch))
+	}
+	// Confirmed means queued: all of them are there, in order.
+	for i := range batch {
+		if got := getOne(t, amqpURL, queue).MessageId; got != batch[i].ID {
+			t.Fatalf("message %d is %s, want %s", i, got, batch[i].ID)
+		}
+	}
+}
+
+func TestPublishBatch_RejectsAnInvalidEventBeforeSendingAny(t *testing.T) {
+	t.Parallel()
+	amqpURL := testenv.VHost(t)
+	queue := bindTestQueue(t, amqpURL, "ticket.*")
+	pub := newPublisher(t, amqpURL)
+	bad := newEvent(t, events.TicketCreated, 1)
+	bad.SpecVersion = "0.3"
+	n, err := pub.PublishBatch(context.Background(), []events.Event{newEvent(t, events.TicketCreated, 0), bad})
+	if err == nil || n != 0 {
+		t.Fatalf("PublishBatch = %d, %v; want 0 and an error", n, err)
+	}
+	if msgs, _, _ := queueState(t, amqpURL, queue); msgs != 0 {
+		t.Fatalf("%d messages sent from a batch with an invalid event", msgs)
+	}
+}
