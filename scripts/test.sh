@@ -87,12 +87,35 @@ fuzz_targets=(
 	"./api/messaging FuzzUpload"
 	"./api/messaging FuzzFrames"
 )
+# fuzz_one runs one target. A failing input the fuzzer found is saved under
+# the package's testdata/fuzz/<target> and fails the phase at once; a run
+# that fails without one (the fuzzing engine's own hiccup on a loaded
+# machine, such as a worker it considered hung) is tried once more.
+fuzz_one() {
+	local pkg=$1 name=$2 out corpus before
+	out=$(mktemp)
+	corpus="${pkg#./}/testdata/fuzz/${name}"
+	before=$(find "$corpus" -type f 2>/dev/null | wc -l)
+	for try in 1 2; do
+		if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" >"$out" 2>&1; then
+			rm -f "$out"
+			return 0
+		fi
+		if (($(find "$corpus" -type f 2>/dev/null | wc -l) > before)); then
+			break
+		fi
+		log "fuzzing ${name} in ${pkg} failed without a failing input (try ${try}):"
+		tail -n 20 "$out" >&2
+	done
+	tail -n 40 "$out" >&2
+	rm -f "$out"
+	die "fuzzing ${name} in ${pkg} failed: rerun go test -run '^\$' -fuzz '^${name}\$' -fuzztime ${fuzztime} ${pkg}"
+}
 fuzz_all() {
 	local target pkg name
 	for target in "${fuzz_targets[@]}"; do
 		read -r pkg name <<<"$target"
-		go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" >/dev/null ||
-			die "fuzzing ${name} in ${pkg} failed: rerun go test -run '^\$' -fuzz '^${name}\$' -fuzztime ${fuzztime} ${pkg}"
+		fuzz_one "$pkg" "$name"
 	done
 }
 fuzztime=${TEST_FUZZTIME:-5s}
