@@ -91,17 +91,26 @@ fuzz_targets=(
 # the package's testdata/fuzz/<target> and fails the phase at once; a run
 # that fails without one (the fuzzing engine's own hiccup on a loaded
 # machine, such as a worker it considered hung) is tried once more.
+# count_inputs prints how many saved inputs a corpus folder holds (0 when
+# there is none yet).
+count_inputs() {
+	local n=0
+	if [[ -d $1 ]]; then
+		n=$(find "$1" -type f | wc -l)
+	fi
+	echo "$n"
+}
 fuzz_one() {
-	local pkg=$1 name=$2 out corpus before
+	local pkg=$1 name=$2 out corpus before try
 	out=$(mktemp)
 	corpus="${pkg#./}/testdata/fuzz/${name}"
-	before=$(find "$corpus" -type f 2>/dev/null | wc -l)
+	before=$(count_inputs "$corpus")
 	for try in 1 2; do
 		if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" >"$out" 2>&1; then
 			rm -f "$out"
 			return 0
 		fi
-		if (($(find "$corpus" -type f 2>/dev/null | wc -l) > before)); then
+		if (($(count_inputs "$corpus") > before)); then
 			break
 		fi
 		log "fuzzing ${name} in ${pkg} failed without a failing input (try ${try}):"
