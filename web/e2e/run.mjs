@@ -254,7 +254,11 @@ try {
     await agent.getByRole('checkbox', { name: 'Internal note' }).check()
     await agent.getByRole('textbox', { name: 'Internal note' }).fill('Facilities informed.')
     await agent.getByRole('button', { name: 'Add note' }).click()
-    await agent.getByText('Facilities informed.').waitFor()
+    // The note arrives over the socket, possibly before the POST answers and
+    // the composer clears: look for it in the conversation, then wait for the
+    // composer to empty.
+    await agent.getByRole('list', { name: 'Messages' }).getByText('Facilities informed.').waitFor()
+    await waitFor('the composer to clear', async () => (await agent.getByRole('textbox', { name: 'Internal note' }).inputValue()) === '', 5000)
     await shot(agent, '11-ticket-agent')
     await emp.waitForTimeout(1500)
     if (await emp.getByText('Facilities informed.').count()) throw new Error('the employee sees an internal note')
