@@ -2,7 +2,7 @@
 # call live in scripts/ and say which environment variables they read.
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test temporal gateway replicas migrate vet fmt clean
+.PHONY: help build run test chaos temporal gateway replicas migrate vet fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -15,6 +15,9 @@ run: ## run everything locally (services, database, Temporal, ticketflow dev) un
 
 test: ## go vet and every test, against real services it starts if needed
 	scripts/test.sh
+
+chaos: ## the fault suite: restarts and kills under load, then counts lost and duplicated work (RELIABILITY.md)
+	scripts/chaos.sh
 
 temporal: ## Temporal dev server in the foreground (gRPC 7233, UI 8233, state in .data/)
 	scripts/temporal.sh foreground

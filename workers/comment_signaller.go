@@ -48,13 +48,32 @@ func NewCommentSignaller(c client.Client, log *slog.Logger) rabbitmq.Handler {
 		})
 		var notFound *serviceerror.NotFound
 		if errors.As(err, &notFound) {
-			// The ticket's run has ended (closed): nothing left to drive.
-			logging.FromContext(ctx, log).Info("comment on a ticket without a running workflow", "ticket_id", cm.TicketID)
-			return nil
+			return closedOrNotYet(ctx, c, cm.TicketID, log)
 		}
 		if err != nil {
-			return fmt.Errorf("signal comment to ticket %s: %w", cm.TicketID, err)
+			return temporalFailure(fmt.Errorf("signal comment to ticket %s: %w", cm.TicketID, err))
 		}
 		return nil
+	}
+}
+
+// closedOrNotYet settles a comment whose ticket has no running workflow.
+// Either the run has ended (the ticket is closed: nothing left to drive,
+// and the event is done) or it has not started yet: the comment came
+// before the ticket's ticket.created was processed, as when a requester
+// adds details right after opening while the worker or Temporal is down.
+// Messaging accepts comments only on tickets the helpdesk has, and every
+// such ticket gets its workflow, so the event is held until it has one.
+func closedOrNotYet(ctx context.Context, c client.Client, ticketID string, log *slog.Logger) error {
+	_, err := c.DescribeWorkflowExecution(ctx, workflows.TicketWorkflowID(ticketID), "")
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil:
+		logging.FromContext(ctx, log).Info("comment on a ticket whose workflow has ended", "ticket_id", ticketID)
+		return nil
+	case errors.As(err, &notFound):
+		return rabbitmq.Unavailable(fmt.Errorf("ticket %s has no workflow yet: %w", ticketID, err))
+	default:
+		return temporalFailure(fmt.Errorf("describe the workflow of ticket %s: %w", ticketID, err))
 	}
 }

@@ -59,7 +59,7 @@ func NewTicketStarter(c client.Client, taskQueue string, log *slog.Logger) rabbi
 			logging.FromContext(ctx, log).Info("ticket workflow already ran", "ticket_id", t.ID)
 			return nil
 		case err != nil:
-			return fmt.Errorf("start workflow of ticket %s: %w", t.ID, err)
+			return temporalFailure(fmt.Errorf("start workflow of ticket %s: %w", t.ID, err))
 		}
 		logging.FromContext(ctx, log).Info("ticket workflow started", "ticket_id", t.ID, "run_id", run.GetRunID())
 		return nil

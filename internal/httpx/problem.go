@@ -49,9 +49,15 @@ func StatusOf(code apperr.Code) int {
 }
 
 // Error writes err as application/problem+json. Internal errors are logged
-// with the request's logger and shown to the caller only as "internal error".
+// with the request's logger and shown to the caller only as "internal error";
+// an outage of a dependency (see dependencyDown) is a 503 with Retry-After.
 func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	code := apperr.CodeOf(err)
+	if code == apperr.Internal && dependencyDown(err) {
+		logging.FromContext(r.Context(), log).Warn("request failed: a dependency is unavailable", "err", err, "method", r.Method, "path", r.URL.Path)
+		err = &apperr.Error{Code: apperr.Unavailable, Message: "a service this request needs is unavailable; try again shortly", RetryAfter: outageRetryAfter}
+		code = apperr.Unavailable
+	}
 	status := StatusOf(code)
 	p := Problem{
 		Type:      "about:blank",

@@ -37,7 +37,8 @@ type RelayOptions struct {
 	// BatchSize is how many events one transaction publishes. Default 100.
 	BatchSize int
 	// MinBackoff and MaxBackoff bound the pause after a failed publish,
-	// doubled on each consecutive failure. Defaults 1s and 30s.
+	// doubled on each consecutive failure. Defaults 1s and 5s, so that
+	// events flow again within seconds of the broker's return.
 	MinBackoff, MaxBackoff time.Duration
 	// PublishTimeout bounds one publish, confirm included. Default 10s.
 	PublishTimeout time.Duration
@@ -57,7 +58,7 @@ func (o *RelayOptions) setDefaults() {
 		o.MinBackoff = time.Second
 	}
 	if o.MaxBackoff < o.MinBackoff {
-		o.MaxBackoff = max(30*time.Second, o.MinBackoff)
+		o.MaxBackoff = max(5*time.Second, o.MinBackoff)
 	}
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = 10 * time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -138,6 +139,53 @@ func TestConsumer_RetriesUntilHandlerSucceeds(t *testing.T) {
 	}
 	if msgs, _, _ := queueState(t, amqpURL, "flaky"+DeadQueueSuffix); msgs != 0 {
 		t.Errorf("%d dead letters, want none", msgs)
+	}
+}
+
+// A dependency that is down for longer than the message's deliveries
+// would last must not dead-letter it: the consumer holds the message and
+// tries again until the dependency is back.
+func TestConsumer_UnavailableDependencyUsesNoDeliveries(t *testing.T) {
+	t.Parallel()
+	amqpURL := testenv.VHost(t)
+	rec := newRecorder(func(_ events.Event, call int) error {
+		switch {
+		case call <= 4:
+			return fmt.Errorf("start workflow: %w", Unavailable(errors.New("temporal: connection refused")))
+		case call <= 8:
+			// Not marked, but a refused connection all the same.
+			return fmt.Errorf("query: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")})
+		}
+		return nil
+	})
+	cfg := fastConfig("outage", "ticket.created")
+	cfg.MaxDeliveries = 2
+	startConsumer(t, NewConsumer(amqpURL, cfg, rec.handle, testenv.Logger(t)))
+	waitConsuming(t, amqpURL, "outage")
+
+	e := newEvent(t, events.TicketCreated, 1)
+	if err := newPublisher(t, amqpURL).Publish(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the event handled", func() bool { return rec.handled() == 1 })
+	if calls := rec.callsOf(e.ID); calls != 9 {
+		t.Errorf("handler called %d times, want 9 (8 failures, then success)", calls)
+	}
+	if msgs, _, _ := queueState(t, amqpURL, "outage"+DeadQueueSuffix); msgs != 0 {
+		t.Errorf("%d dead letters, want none", msgs)
+	}
+}
+
+func TestUnavailable_MarksWrappedErrors(t *testing.T) {
+	base := errors.New("down")
+	if Unavailable(nil) != nil {
+		t.Error("Unavailable(nil) is not nil")
+	}
+	if err := fmt.Errorf("ctx: %w", Unavailable(base)); !IsUnavailable(err) || !errors.Is(err, base) {
+		t.Errorf("wrapped Unavailable: IsUnavailable %v, Is base %v", IsUnavailable(err), errors.Is(err, base))
+	}
+	if IsUnavailable(base) || IsUnavailable(Permanent(base)) {
+		t.Error("an unmarked error counts as unavailable")
 	}
 }
 
