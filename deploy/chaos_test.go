@@ -52,6 +52,7 @@ func TestChaos(t *testing.T) {
 	nginx := nginxBinary(t)
 	root := repoRoot(t)
 	dir := sharedTempDir(t)
+	keepLogs(t, dir, os.Getenv("CHAOS_LOGS"))
 	tickets := envInt(t, "CHAOS_TICKETS", 2000)
 	rate := float64(envInt(t, "CHAOS_RATE", 8))
 	began := time.Now()
@@ -146,6 +147,7 @@ func TestChaos(t *testing.T) {
 	loadDuration := time.Duration(float64(tickets) / rate * float64(time.Second))
 	t.Logf("load: %d tickets at %.0f/s over %s", tickets, rate, loadDuration)
 	load.started = time.Now()
+	l.started = load.started
 	go func() {
 		defer close(loadDone)
 		load.run(ctx, tickets, rate)
@@ -252,6 +254,34 @@ func TestChaos(t *testing.T) {
 	}
 }
 
+// keepLogs copies the logs of every process of the run (ticketflow,
+// nginx, the private servers) into to, when set, at the end of the test.
+func keepLogs(t *testing.T, dir, to string) {
+	t.Helper()
+	if to == "" {
+		return
+	}
+	t.Cleanup(func() {
+		_ = os.RemoveAll(to)
+		_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".log") || strings.HasSuffix(path, ".out")) {
+				return nil
+			}
+			rel, _ := filepath.Rel(dir, path)
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return nil
+			}
+			target := filepath.Join(to, strings.ReplaceAll(rel, string(filepath.Separator), "_"))
+			if err := os.MkdirAll(to, 0o755); err == nil {
+				_ = os.WriteFile(target, b, 0o644)
+			}
+			return nil
+		})
+		t.Logf("logs kept in %s", to)
+	})
+}
+
 func envInt(t *testing.T, key string, def int) int {
 	t.Helper()
 	v := os.Getenv(key)
@@ -281,7 +311,8 @@ func chaosEnv(t *testing.T, dir string, g *gateway, pg *pgServer, rmq *rabbitNod
 	return append(os.Environ(),
 		"TICKETFLOW_ENV=production",
 		"LOG_FORMAT=text",
-		"LOG_LEVEL=warn",
+		// Info: the logs (kept with CHAOS_LOGS) show every reconnection.
+		"LOG_LEVEL=info",
 		"DATABASE_URL="+pg.url("ticketflow"),
 		"DATABASE_MAX_CONNS=4",
 		"AMQP_URL="+rmq.url(),
@@ -290,6 +321,7 @@ func chaosEnv(t *testing.T, dir string, g *gateway, pg *pgServer, rmq *rabbitNod
 		"TEMPORAL_ADDRESS="+tmp.addr(),
 		"TEMPORAL_TASK_QUEUE=chaos",
 		"CURSOR_SECRET="+testenv.Name("cursor"),
+		"SURVEY_SECRET="+testenv.Name("survey"),
 		"PUBLIC_URL="+public,
 		"TEMPORAL_UI_URL="+public+"/temporal",
 		"TRUST_PROXY=true",
@@ -466,11 +498,17 @@ type ledger struct {
 	replies     map[string]bool   // ticket id → its agent's public reply accepted (201)
 	errors      map[string]int    // refused or failed requests by kind
 	nErrors     atomic.Int64
+	started     time.Time
+	timeline    map[int]int // errors by 10-second window of the load
 }
 
 func (l *ledger) fail(kind string) {
 	l.mu.Lock()
 	l.errors[kind]++
+	if l.timeline == nil {
+		l.timeline = map[int]int{}
+	}
+	l.timeline[int(time.Since(l.started)/(10*time.Second))]++
 	l.mu.Unlock()
 	l.nErrors.Add(1)
 }
@@ -767,6 +805,7 @@ type chaosReport struct {
 
 	accepted, acceptedComments, acceptedTransitions int
 	errors                                          map[string]int
+	timeline                                        map[int]int
 	ticketRows                                      int
 	lostTickets, lostComments, lostTransitions      int
 	acceptedReplies, repliesUnseen                  int
@@ -793,7 +832,7 @@ func verify(t *testing.T, db *pgx.Conn, tmp *temporalServer, amqpURL string, que
 	ctx := context.Background()
 	// The load is over: nothing writes the ledger any more. (drainCheck,
 	// called below, takes its lock itself.)
-	r := &chaosReport{errors: l.errors, deadBefore: deadBefore}
+	r := &chaosReport{errors: l.errors, timeline: l.timeline, deadBefore: deadBefore}
 	r.accepted, r.acceptedComments, r.acceptedTransitions = len(l.tickets), len(l.comments), len(l.transitions)
 
 	// Tickets: every accepted one is in the helpdesk, assigned.
@@ -1007,6 +1046,18 @@ func (r *chaosReport) markdown() string {
 		errs = []string{"none"}
 	}
 	fmt.Fprintf(&b, "Requests refused or failed during the load (not accepted, so not counted as lost): %s.\n", strings.Join(errs, ", "))
+	var windows []int
+	for w := range r.timeline {
+		windows = append(windows, w)
+	}
+	sort.Ints(windows)
+	var tl []string
+	for _, w := range windows {
+		tl = append(tl, fmt.Sprintf("%ds–%ds: %d", w*10, w*10+10, r.timeline[w]))
+	}
+	if len(tl) > 0 {
+		fmt.Fprintf(&b, "When (seconds into the load): %s.\n", strings.Join(tl, "; "))
+	}
 	fmt.Fprintf(&b, "\nLost: %d. Duplicated: %d.\n", r.lost(), r.duplicated())
 	return b.String()
 }

@@ -16,6 +16,7 @@
 #   CHAOS_TICKETS   tickets to open (default 2000)
 #   CHAOS_RATE      tickets a second (default 8)
 #   CHAOS_REPORT    where the Markdown report goes (default .data/chaos-report.md)
+#   CHAOS_LOGS      where the logs of every process are kept (default .data/chaos-logs)
 #   CHAOS_TIMEOUT   go test -timeout (default 30m)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,5 +34,6 @@ cleanup() {
 trap cleanup EXIT
 
 export CHAOS_REPORT=${CHAOS_REPORT:-$PWD/.data/chaos-report.md}
+export CHAOS_LOGS=${CHAOS_LOGS:-$PWD/.data/chaos-logs}
 go test -tags chaos -run '^TestChaos$' -count=1 -v -timeout "${CHAOS_TIMEOUT:-30m}" ./deploy/
 log "report: $CHAOS_REPORT"

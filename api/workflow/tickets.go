@@ -246,12 +246,18 @@ var rejections = map[string]apperr.Code{
 
 // temporalError turns a Temporal error into an application error: a
 // rejected Update keeps its reason; a missing run is a missing ticket; an
-// overloaded run asks the caller to retry.
+// overloaded run asks the caller to retry; an engine that does not answer
+// in time is a 503.
 func temporalError(err error, what string) error {
 	var (
 		app       *temporal.ApplicationError
 		notFound  *serviceerror.NotFound
 		exhausted *serviceerror.ResourceExhausted
+		// The server's own deadline (a query no worker answered in time)
+		// and a lost connection to it.
+		deadline      *serviceerror.DeadlineExceeded
+		unavailable   *serviceerror.Unavailable
+		updateTimeout *client.WorkflowUpdateServiceTimeoutOrCanceledError
 	)
 	switch {
 	case errors.As(err, &app):
@@ -262,7 +268,11 @@ func temporalError(err error, what string) error {
 		return errNoTicket
 	case errors.As(err, &exhausted):
 		return &apperr.Error{Code: apperr.TooManyRequests, Message: "the ticket is busy with other changes, try again", RetryAfter: 1}
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &deadline), errors.As(err, &updateTimeout),
+		errors.As(err, &unavailable):
+		// Temporal, or the worker that answers for the run, is down or
+		// behind (the chaos suite restarts both under load): the request
+		// may succeed moments later, and changed nothing.
 		return &apperr.Error{Code: apperr.Unavailable, Message: "the workflow engine did not answer in time, try again", RetryAfter: 2}
 	}
 	return fmt.Errorf("%s: %w", what, err)
