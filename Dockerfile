@@ -13,7 +13,7 @@
 # requested target does not need, so building the ticketflow image never
 # touches web/. The gateway needs web/package.json and package-lock.json.
 
-ARG GO_VERSION=1.26
+ARG GO_VERSION=1.26.10
 ARG NODE_VERSION=24
 ARG NGINX_VERSION=1.28
 

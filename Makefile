@@ -1,6 +1,10 @@
 # Ticketflow's everyday commands. `make` alone lists them; the scripts they
 # call live in scripts/ and say which environment variables they read.
 
+# The Go release to build with, as scripts/lib.sh pins it (fetched once from
+# the Go module proxy when the machine's Go is another release).
+export GOTOOLCHAIN ?= go1.26.10
+
 .DEFAULT_GOAL := help
 .PHONY: help build run test chaos temporal gateway replicas migrate vet fmt clean
 

@@ -46,7 +46,7 @@ import (
 // queries, not logs, that nothing the API accepted was lost or done twice,
 // and reports the counts and how long each fault took to recover from.
 //
-// Settings: CHAOS_TICKETS (default 2000) tickets at CHAOS_RATE (default 8)
+// Settings: CHAOS_TICKETS (default 2000) tickets at CHAOS_RATE (default 6)
 // a second; CHAOS_REPORT, a file for the report in Markdown.
 func TestChaos(t *testing.T) {
 	nginx := nginxBinary(t)
@@ -54,7 +54,7 @@ func TestChaos(t *testing.T) {
 	dir := sharedTempDir(t)
 	keepLogs(t, dir, os.Getenv("CHAOS_LOGS"))
 	tickets := envInt(t, "CHAOS_TICKETS", 2000)
-	rate := float64(envInt(t, "CHAOS_RATE", 8))
+	rate := float64(envInt(t, "CHAOS_RATE", 6))
 	began := time.Now()
 
 	bin := buildTicketflow(t, root, dir)

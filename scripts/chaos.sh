@@ -14,7 +14,7 @@
 #
 # Environment:
 #   CHAOS_TICKETS   tickets to open (default 2000)
-#   CHAOS_RATE      tickets a second (default 8)
+#   CHAOS_RATE      tickets a second (default 6)
 #   CHAOS_REPORT    where the Markdown report goes (default .data/chaos-report.md)
 #   CHAOS_LOGS      where the logs of every process are kept (default .data/chaos-logs)
 #   CHAOS_TIMEOUT   go test -timeout (default 30m)

@@ -1,6 +1,14 @@
 # shellcheck shell=bash
-# Helpers shared by the scripts in this folder. Source it; it changes nothing
-# by itself. Messages go to stderr so that stdout stays free for results.
+# Helpers shared by the scripts in this folder. Source it; apart from the Go
+# toolchain below it changes nothing by itself. Messages go to stderr so that
+# stdout stays free for results.
+
+# The Go release Ticketflow is built and tested with (go.mod's toolchain
+# line): the go command fetches it once from the Go module proxy when the
+# machine's own Go is another release. 1.26.10 fixes the standard library's
+# vulnerabilities govulncheck finds in earlier 1.26 releases
+# (RELIABILITY.md, Known vulnerabilities). GOTOOLCHAIN set by the caller wins.
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.26.10}
 
 # log MESSAGE... prints a line prefixed with the calling script's name.
 log() {

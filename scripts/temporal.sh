@@ -67,7 +67,9 @@ build() {
 	fi
 	log "building $bin from temporal/go.mod"
 	mkdir -p bin
-	(cd temporal && go build -o "../$bin" github.com/temporalio/cli/cmd/temporal)
+	# A development tool, not part of Ticketflow: the machine's own Go
+	# builds it (and its build cache serves it), whatever lib.sh pins.
+	(cd temporal && GOTOOLCHAIN=local go build -o "../$bin" github.com/temporalio/cli/cmd/temporal)
 }
 
 # ours PID succeeds when PID is a live dev server.
