@@ -49,9 +49,13 @@ func (a *Activities) LoadProcess(ctx context.Context, in workflows.LoadProcessIn
 // available the ticket is recorded as waiting for the team, so that an
 // agent becoming available signals it.
 func (a *Activities) AssignAgent(ctx context.Context, in workflows.AssignAgentInput) (workflows.AssignAgentResult, error) {
-	agent, err := a.store.AssignNext(ctx, in.TeamID, in.Key)
+	assignment, err := a.store.AssignTicket(ctx, in.TeamID, in.TicketID, in.Key)
 	if err != nil {
 		return workflows.AssignAgentResult{}, fmt.Errorf("assign ticket %s: %w", in.TicketID, err)
+	}
+	agent := assignment.AgentID
+	if assignment.Released != "" {
+		a.signalWaiting(ctx, assignment.Released)
 	}
 	if agent == "" {
 		err = a.store.MarkWaiting(ctx, in.TicketID, in.TeamID)
@@ -79,6 +83,13 @@ func (a *Activities) RecordState(ctx context.Context, in workflows.RecordStateIn
 		if err := a.store.ClearWaiting(ctx, in.TicketID); err != nil {
 			return err
 		}
+	}
+	freed, err := a.store.SyncOpenTicket(ctx, in.TicketID, in.AssigneeID, in.Status)
+	if err != nil {
+		return err
+	}
+	if freed != "" {
+		a.signalWaiting(ctx, freed)
 	}
 	return a.store.UpsertTicket(ctx, workflow.TicketRow{
 		TicketID:         in.TicketID,

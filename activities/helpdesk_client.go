@@ -47,6 +47,9 @@ type stateRequest struct {
 // else (the helpdesk down, a timeout) is retried by Temporal.
 func (c *HelpdeskClient) SetState(ctx context.Context, in workflows.RecordStateInput) error {
 	body := stateRequest{ChangeID: in.ChangeID, Step: in.Step, Status: in.Status, Priority: in.Priority, ActorID: in.ActorID, Reason: in.Reason}
+	if in.KeepPriority {
+		body.Priority = "" // the helpdesk keeps its own
+	}
 	if in.AssigneeID != "" {
 		body.AssigneeID = &in.AssigneeID
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/ticketflow/ticketflow/api/helpdesk"
 	"github.com/ticketflow/ticketflow/api/messaging"
 	"github.com/ticketflow/ticketflow/api/notification"
+	"github.com/ticketflow/ticketflow/api/workflow"
 	"github.com/ticketflow/ticketflow/internal/testenv"
 	"github.com/ticketflow/ticketflow/workers"
 	"github.com/ticketflow/ticketflow/workflows"
@@ -106,7 +107,8 @@ func TestChaos(t *testing.T) {
 		}
 	})
 	queues := []string{helpdesk.UsersQueue, "workflow.users", workers.StarterQueue, workers.CommentQueue,
-		messaging.TicketEventsQueue, messaging.UsersQueue, notification.EventsQueue}
+		workers.PriorityQueue, workflow.WebhooksQueue, messaging.TicketEventsQueue, messaging.UsersQueue,
+		notification.EventsQueue}
 	waitForQueues(t, rmq.url(), queues...)
 
 	// The desk: an admin, four agents in one team handling one category,
@@ -135,7 +137,9 @@ func TestChaos(t *testing.T) {
 	poisoned := poison(t, rmq.url(), 3)
 	deadBefore := eventually2(t, 30*time.Second, "the poison dead-lettered", func() (map[string]int, bool) {
 		d := deadCounts(t, rmq.url(), queues)
-		return d, d[workers.StarterQueue+".dead"] == poisoned
+		// Every queue bound to ticket.created dead-letters its copy.
+		return d, d[workers.StarterQueue+".dead"] == poisoned && d[notification.EventsQueue+".dead"] == poisoned &&
+			d[workflow.WebhooksQueue+".dead"] == poisoned
 	})
 
 	// The load, open-loop, and the faults beside it.

@@ -112,6 +112,7 @@ started_gateway=$(scripts/gateway.sh start)
 
 export JWKS_URL=http://$internal_addr/auth/.well-known/jwks.json
 export AUTH_URL=http://$internal_addr HELPDESK_URL=http://$internal_addr WORKFLOW_URL=http://$internal_addr
+export MESSAGING_URL=http://$internal_addr
 export PUBLIC_URL=https://$https_addr TEMPORAL_UI_URL=https://$https_addr/temporal
 export TRUST_PROXY=true
 

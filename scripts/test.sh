@@ -89,6 +89,7 @@ fuzz_targets=(
 	"./workflows FuzzDefinitionValidate"
 	"./api/messaging FuzzUpload"
 	"./api/messaging FuzzFrames"
+	"./api/notification FuzzParseMail"
 )
 # fuzz_one runs one target. A failing input the fuzzer found is saved under
 # the package's testdata/fuzz/<target> and fails the phase at once; a run

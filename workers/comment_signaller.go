@@ -69,7 +69,7 @@ func closedOrNotYet(ctx context.Context, c client.Client, ticketID string, log *
 	var notFound *serviceerror.NotFound
 	switch {
 	case err == nil:
-		logging.FromContext(ctx, log).Info("comment on a ticket whose workflow has ended", "ticket_id", ticketID)
+		logging.FromContext(ctx, log).Info("event for a ticket whose workflow has ended", "ticket_id", ticketID)
 		return nil
 	case errors.As(err, &notFound):
 		return rabbitmq.Unavailable(fmt.Errorf("ticket %s has no workflow yet: %w", ticketID, err))

@@ -5,12 +5,13 @@ import (
 	"testing"
 
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/ticketflow/ticketflow/workflows"
 )
 
 // TestReplay_RecordedHistories replays histories recorded from real runs of
-// TicketWorkflow (see RecordHistory). A change to the workflow that running
+// TicketWorkflow and InboundMailWorkflow (see RecordHistory). A change to the workflow that running
 // tickets would replay differently fails here: put it behind
 // workflow.GetVersion, then record a new history beside the old ones.
 func TestReplay_RecordedHistories(t *testing.T) {
@@ -25,6 +26,7 @@ func TestReplay_RecordedHistories(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(workflows.TicketWorkflow)
+			r.RegisterWorkflowWithOptions(workflows.InboundMailWorkflow, workflow.RegisterOptions{Name: workflows.InboundMailWorkflowName})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

@@ -21,3 +21,10 @@ func NewWorker(c client.Client, taskQueue string, acts *activities.Activities) w
 	w.RegisterActivity(acts)
 	return w
 }
+
+// RegisterWebhooks adds WebhookWorkflow, each webhook endpoint's delivery
+// queue, and its activities to w.
+func RegisterWebhooks(w worker.Registry, acts *activities.WebhookActivities) {
+	w.RegisterWorkflow(workflows.WebhookWorkflow)
+	w.RegisterActivity(acts)
+}

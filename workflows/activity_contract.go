@@ -72,6 +72,12 @@ type RecordStateInput struct {
 	FirstDue    *time.Time `json:"first_response_due,omitempty"`
 	ResolveDue  *time.Time `json:"resolution_due,omitempty"`
 	At          time.Time  `json:"at"`
+
+	// KeepPriority leaves the helpdesk's priority as it is (Priority then
+	// goes to the board only): the helpdesk owns the priority, and the
+	// run's copy may lag behind a change made there. Only an escalation,
+	// which raises the priority, writes it.
+	KeepPriority bool `json:"keep_priority,omitempty"`
 }
 
 // PublishEventInput is the argument of ActivityPublishEvent. The workflow

@@ -68,6 +68,16 @@ type ticket struct {
 
 	comments  workflow.ReceiveChannel
 	available workflow.ReceiveChannel
+	// priorities carries the helpdesk's priority changes (onPriority).
+	priorities workflow.ReceiveChannel
+	// raisedPriority tells the next record that an escalation raised the
+	// priority, the one change of it the helpdesk takes from the run.
+	raisedPriority bool
+
+	// surveysPending counts the survey requests still running (see
+	// askForRating); the run does not end or continue as new before
+	// they are done. Always 0 in runs from before surveys.
+	surveysPending int
 }
 
 func (t *ticket) setup(ctx workflow.Context, in TicketInput) error {
@@ -75,6 +85,7 @@ func (t *ticket) setup(ctx workflow.Context, in TicketInput) error {
 	t.wake = workflow.NewBufferedChannel(ctx, 1)
 	t.comments = workflow.GetSignalChannel(ctx, SignalComment)
 	t.available = workflow.GetSignalChannel(ctx, SignalAgentAvailable)
+	t.priorities = workflow.GetSignalChannel(ctx, SignalPriority)
 
 	if err := workflow.SetQueryHandler(ctx, QueryState, t.query); err != nil {
 		return fmt.Errorf("register query: %w", err)
@@ -173,8 +184,9 @@ func (t *ticket) run(ctx workflow.Context) error {
 			return t.continueAsNew(ctx)
 		}
 	}
-	// Let Updates in flight answer their callers before the run ends.
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	// Let Updates in flight answer their callers, and survey requests
+	// reach the helpdesk, before the run ends.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && t.surveysPending == 0 }); err != nil {
 		return err
 	}
 	workflow.GetLogger(ctx).Info("ticket closed", "ticket_id", t.s.TicketID)
@@ -195,7 +207,7 @@ func (t *ticket) waitForSomething(ctx workflow.Context) {
 		sel.AddFuture(workflow.NewTimer(timerCtx, d), func(workflow.Future) {})
 	}
 	// The receives only wake the loop; drainSignals takes the messages.
-	for _, ch := range []workflow.ReceiveChannel{t.comments, t.available, t.wake} {
+	for _, ch := range []workflow.ReceiveChannel{t.comments, t.available, t.priorities, t.wake} {
 		sel.AddReceive(ch, func(workflow.ReceiveChannel, bool) {})
 	}
 	sel.Select(ctx)
@@ -215,10 +227,17 @@ func (t *ticket) drainSignals(ctx workflow.Context) {
 	for t.available.ReceiveAsync(nil) {
 		t.onAgentAvailable(ctx)
 	}
+	for {
+		var p PrioritySignal
+		if !t.priorities.ReceiveAsync(&p) {
+			break
+		}
+		t.onPriority(ctx, p)
+	}
 }
 
 func (t *ticket) continueAsNew(ctx workflow.Context) error {
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && t.surveysPending == 0 }); err != nil {
 		return err
 	}
 	// Signals that arrived meanwhile would be lost with this run.
@@ -288,11 +307,15 @@ func (t *ticket) transition(ctx workflow.Context, req TransitionRequest) (Ticket
 		return TicketState{}, err
 	}
 	from := t.s.Step
+	wasResolved := t.s.Status == StatusResolved
 	t.setStep(ctx, req.To, req.Actor, req.Note)
 	if err := t.record(ctx, req.Actor, "transition to "+req.To); err != nil {
 		return TicketState{}, err
 	}
 	t.publish(ctx, events.TicketStatusChanged, t.statusEvent(from, req.Actor, req.Note))
+	if t.s.Status == StatusResolved && !wasResolved {
+		t.askForRating(ctx)
+	}
 	t.poke()
 	return t.query(StateQuery{Actor: req.Actor})
 }
@@ -625,6 +648,7 @@ func (t *ticket) breach(ctx workflow.Context, kind string, due time.Time) {
 	}
 	t.s.Escalated = true
 	t.s.Priority = RaisePriority(t.s.Priority)
+	t.raisedPriority = true
 	previous := t.s.AssigneeID
 	if esc := t.s.Definition.EscalationTeamID; esc != "" {
 		t.s.TeamID = esc
@@ -665,7 +689,10 @@ func (t *ticket) record(ctx workflow.Context, actor Actor, reason string) error 
 		FirstDue:    t.s.FirstResponse.Due,
 		ResolveDue:  t.s.Resolution.Due,
 		At:          workflow.Now(ctx),
+
+		KeepPriority: !t.raisedPriority,
 	}
+	t.raisedPriority = false
 	t.upsertSearchAttributes(ctx)
 	if err := workflow.ExecuteActivity(recordCtx(ctx), ActivityRecordState, in).Get(ctx, nil); err != nil {
 		return fmt.Errorf("record ticket %s: %w", t.s.TicketID, err)

@@ -19,6 +19,9 @@ const (
 	// SignalAgentAvailable tells a ticket waiting for an agent that one of
 	// its team may have become available; it re-runs the assignment.
 	SignalAgentAvailable = "agent-available"
+	// SignalPriority tells the workflow the helpdesk changed the ticket's
+	// priority (PrioritySignal); the SLA clocks follow the new priority.
+	SignalPriority = "priority"
 	// QueryState returns the ticket's State for a caller (StateQuery).
 	QueryState = "state"
 )
@@ -78,6 +81,29 @@ type CommentSignal struct {
 	AuthorRole string    `json:"author_role"`
 	Internal   bool      `json:"internal"`
 	At         time.Time `json:"at"`
+}
+
+// PrioritySignal is the argument of SignalPriority: the ticket's priority
+// as a ticket.updated of the helpdesk set it.
+type PrioritySignal struct {
+	// EventID makes the signal idempotent: a ticket.updated delivered
+	// twice is applied once.
+	EventID  string `json:"event_id"`
+	Priority string `json:"priority"`
+	// ActorID is who changed it in the helpdesk.
+	ActorID string `json:"actor_id,omitempty"`
+	// At is when the helpdesk changed it; a signal older than the last
+	// change applied (a late redelivery) is ignored.
+	At time.Time `json:"at"`
+}
+
+// PriorityChange is one priority change the workflow applied.
+type PriorityChange struct {
+	From    string    `json:"from"`
+	To      string    `json:"to"`
+	ActorID string    `json:"actor_id,omitempty"`
+	EventID string    `json:"event_id,omitempty"`
+	At      time.Time `json:"at"`
 }
 
 // StateQuery is the argument of QueryState: whose view of the state.
@@ -144,8 +170,13 @@ type TicketState struct {
 	// AllowedTransitions are the steps the querying actor may move to; set
 	// only in query answers.
 	AllowedTransitions []string `json:"allowed_transitions"`
-	// SeenEvents are the latest comment event IDs, to drop duplicates.
+	// SeenEvents are the latest comment and priority event IDs, to drop
+	// duplicates.
 	SeenEvents []string `json:"seen_events,omitempty"`
+	// PriorityChanges are the priority changes of the helpdesk the run
+	// applied, oldest first; PriorityAt is when the last one was made.
+	PriorityChanges []PriorityChange `json:"priority_changes,omitempty"`
+	PriorityAt      *time.Time       `json:"priority_at,omitempty"`
 	// Seq numbers the changes the run has recorded, for idempotency keys.
 	Seq int `json:"seq"`
 }

@@ -53,6 +53,11 @@ func (h *Handler) Routes() http.Handler {
 			r.Patch("/users/{id}", h.patchUser)
 			r.Post("/temporal-session", ui.create)
 		})
+		// Only services: mail-in asks for the account of an e-mail's sender.
+		r.Group(func(r chi.Router) {
+			r.Use(authn.RequireRole(h.log, authn.RoleService))
+			r.Post("/internal/mail-senders", h.mailSender)
+		})
 	})
 	return r
 }

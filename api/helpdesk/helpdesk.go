@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -36,6 +37,9 @@ type Service struct {
 	pool   *pgxpool.Pool
 	events *outbox.Writer // runs the transactions that write events
 	log    *slog.Logger
+	// surveyLinks signs the one-click survey links; nil turns surveys off
+	// (see WithSurveyLinks).
+	surveyLinks atomic.Pointer[SurveyLinks]
 }
 
 // NewService returns the helpdesk service on pool, whose schema Migrate

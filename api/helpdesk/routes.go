@@ -47,6 +47,9 @@ func NewHandler(svc *Service, verifier *authn.Verifier, cursors *cursor.Codec, l
 //	GET   /internal/tickets/{id}          service
 //	GET   /internal/tickets/{id}/access   service: ?user_id=&role=
 //	PUT   /internal/tickets/{id}/state    service: the workflow engine
+//	POST  /internal/tickets/{id}/survey   service: the workflow engine asks for a rating
+//	GET   /tickets/{id}/survey, POST same, GET /surveys/report, POST /surveys/rate (no token): see surveys_http.go
+//	POST  /internal/mail-tickets          service: mail-in opens the ticket of an e-mail (idempotent by id)
 func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
 	// Groups, not r.Use, so that unknown paths answer 404 without a token.
@@ -54,13 +57,18 @@ func (h *Handler) Routes() http.Handler {
 		r.Use(h.verifier.Middleware(h.log))
 		h.categoryRoutes(r)
 		h.ticketRoutes(r)
+		h.surveyRoutes(r)
 		r.Route(InternalPrefix, func(r chi.Router) {
 			r.Use(authn.RequireRole(h.log, authn.RoleService))
 			r.Get("/tickets/{id}", h.getTicket)
 			r.Get("/tickets/{id}/access", h.ticketAccess)
 			r.Put("/tickets/{id}/state", h.putTicketState)
+			r.Post("/tickets/{id}/survey", h.requestSurvey)
+			r.With(httpx.LimitBody(maxTicketRequestSize)).Post("/mail-tickets", h.postMailTicket)
 		})
 	})
+	// A survey link works without signing in: its token is the credential.
+	h.publicSurveyRoutes(r)
 	return r
 }
 

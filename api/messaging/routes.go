@@ -69,6 +69,8 @@ func NewHandler(svc *Service, verifier *authn.Verifier, cursors *cursor.Codec, l
 //	GET    /attachments/{id}           requester, agent, admin of its ticket
 //	POST   /ws-tickets                 signed in: a one-time ticket for the WebSocket
 //	GET    /ws?ticket=                 the WebSocket
+//	POST   /internal/tickets/{id}/comments     service: mail-in, a reply by e-mail (idempotent by id)
+//	POST   /internal/tickets/{id}/attachments  service: mail-in, a file of an e-mail; ?id=&uploader_id=&uploader_role=
 func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
 	// The WebSocket is authenticated by its one-time ticket: browsers
@@ -90,6 +92,15 @@ func (h *Handler) Routes() http.Handler {
 		r.Get("/tickets/{id}/attachments", h.listAttachments)
 		r.Get("/attachments/{id}", h.downloadAttachment)
 		r.Post("/ws-tickets", h.issueWSTicket)
+	})
+	// Only services: mail-in adds replies and files of e-mails for their
+	// senders, whose access is checked like a caller's.
+	r.Group(func(r chi.Router) {
+		r.Use(h.verifier.Middleware(h.log))
+		r.Use(authn.RequireRole(h.log, authn.RoleService))
+		r.With(httpx.LimitBody(maxCommentRequestSize)).Post("/internal/tickets/{id}/comments", h.postMailComment)
+		r.With(httpx.WithBodyLimit(h.svc.cfg.MaxAttachmentBytes+multipartOverhead)).
+			Post("/internal/tickets/{id}/attachments", h.postMailAttachment)
 	})
 	return r
 }

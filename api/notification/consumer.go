@@ -143,11 +143,18 @@ func (s *Service) give(ctx context.Context, tx pgx.Tx, e events.Event, n notice,
 		note := Notification{
 			ID: newID(), Kind: n.kind, TicketID: n.ticketID,
 			Title: headline, Body: body, Link: ticketPath(n.ticketID), userID: id,
+			survey: n.detail.survey,
+		}
+		if n.link != "" {
+			note.Link = n.link
 		}
 		if err := insertNotification(ctx, tx, e.ID, &note); err != nil {
 			return nil, false, err
 		}
 		created = append(created, note)
+		if n.inAppOnly {
+			continue
+		}
 		q, err := s.queueEmail(ctx, tx, note, u)
 		if err != nil {
 			return nil, false, err

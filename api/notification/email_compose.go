@@ -38,6 +38,9 @@ const maxNameRunes = 100
 
 // composeEmail renders the e-mail announcing n to the user to.
 func (s *Service) composeEmail(n Notification, to userData) (Message, error) {
+	if n.survey != nil {
+		return s.composeSurveyEmail(n, to)
+	}
 	name := oneLine(to.Name, maxNameRunes)
 	data := emailData{
 		Name:       name,

@@ -22,7 +22,37 @@ func EventTypes() []string {
 	return []string{
 		events.TicketCreated, events.TicketUpdated, events.TicketAssigned, events.TicketStatusChanged,
 		events.CommentCreated, events.SLAWarning, events.SLABreached, events.UserCreated, events.UserUpdated,
+		events.WebhookDisabled,
+		events.SurveyRequested,
 	}
+}
+
+// webhookDisabledData is the data of webhook.disabled
+// (workflow.WebhookDisabledEvent).
+type webhookDisabledData struct {
+	EndpointID string `json:"endpoint_id"`
+	URL        string `json:"url"`
+	Reason     string `json:"reason"`
+}
+
+// webhookDisabledChange tells every active admin, in the app, that a
+// webhook endpoint was turned off.
+func webhookDisabledChange(e events.Event) (change, error) {
+	var d webhookDisabledData
+	if err := decode(e, &d); err != nil {
+		return change{}, err
+	}
+	var v validator
+	v.id("endpoint_id", d.EndpointID)
+	v.text("url", d.URL)
+	v.text("reason", d.Reason)
+	if err := v.err(); err != nil {
+		return change{}, err
+	}
+	return change{notices: []notice{{
+		kind: KindWebhookDisabled, title: d.URL, toAdmins: true, inAppOnly: true,
+		link: "/admin/webhooks", detail: detail{reason: d.Reason},
+	}}}, nil
 }
 
 // The data of the events the service reads, as their publishers write
@@ -147,6 +177,10 @@ func interpret(e events.Event) (change, error) {
 		c, err = commentChange(e)
 	case events.SLAWarning, events.SLABreached:
 		c, err = slaChange(e)
+	case events.SurveyRequested:
+		c, err = surveyChange(e)
+	case events.WebhookDisabled:
+		c, err = webhookDisabledChange(e)
 	default:
 		return change{}, nil
 	}

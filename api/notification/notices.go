@@ -24,6 +24,10 @@ type notice struct {
 	// staffOnly keeps the notice from anyone but agents and admins.
 	staffOnly bool
 	detail    detail
+	// link is the web app's path the notification opens; empty means the
+	// ticket's page. inAppOnly sends no e-mail.
+	link      string
+	inAppOnly bool
 }
 
 // detail is what a notice says beyond its kind and ticket.
@@ -37,6 +41,8 @@ type detail struct {
 	due     time.Time // when the SLA was or is due
 	// internal marks a comment as a note for staff.
 	internal bool
+	// survey is the one-click rating link of a survey request.
+	survey *surveyLink
 }
 
 // recipients returns who hears n: its addressees and, for SLA alerts, the
@@ -60,6 +66,12 @@ const (
 // words returns a notice's headline and body for a ticket titled title.
 // Both are plain text; templates escape them for HTML.
 func (n notice) words(title string) (headline, body string) {
+	if n.kind == KindWebhookDisabled {
+		url := oneLine(title, maxTitleRunes)
+		return "Webhook disabled: " + url,
+			fmt.Sprintf("The webhook %s was turned off because its receiver kept failing. %s Turn it on again under Admin → Webhooks once the receiver works.",
+				url, oneLine(n.detail.reason, maxExcerptRunes))
+	}
 	title = oneLine(title, maxTitleRunes)
 	if title == "" {
 		title = "ticket " + n.ticketID[:min(8, len(n.ticketID))]
@@ -89,6 +101,9 @@ func (n notice) words(title string) (headline, body string) {
 	case KindSLAWarning:
 		return "SLA warning: " + title,
 			fmt.Sprintf("The %s of the ticket “%s” is due %s.", slaLabel(d.slaKind), title, dueLabel(d.due))
+	case KindSurveyRequested:
+		return "How did we do? " + title,
+			fmt.Sprintf("Your ticket “%s” was resolved. Was the help good? One click tells us, in the e-mail or on the ticket's page.", title)
 	case KindSLABreached:
 		return "SLA breached: " + title,
 			fmt.Sprintf("The %s deadline of the ticket “%s” passed (due %s).", slaLabel(d.slaKind), title, dueLabel(d.due))

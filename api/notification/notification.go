@@ -42,11 +42,18 @@ const (
 	KindComment       Kind = "comment.created"       // to the requester (public only) and the assignee
 	KindSLAWarning    Kind = "sla.warning"           // to the assignee and the admins
 	KindSLABreached   Kind = "sla.breached"          // to the assignee and the admins
+	// KindWebhookDisabled tells every active admin, in the app only (it is
+	// not among Kinds(), which have e-mail settings), that a webhook
+	// endpoint was turned off because its receiver kept failing.
+	KindWebhookDisabled Kind = "webhook.disabled"
+	// KindSurveyRequested asks the requester of a resolved ticket for a
+	// rating; its e-mail carries the one-click links.
+	KindSurveyRequested Kind = "survey.requested"
 )
 
 // Kinds returns every kind of notification, in a new slice.
 func Kinds() []Kind {
-	return []Kind{KindTicketCreated, KindAssigned, KindStatusChanged, KindComment, KindSLAWarning, KindSLABreached}
+	return []Kind{KindTicketCreated, KindAssigned, KindStatusChanged, KindComment, KindSLAWarning, KindSLABreached, KindSurveyRequested}
 }
 
 // Valid reports whether k is one of the kinds.

@@ -23,6 +23,9 @@ type Notification struct {
 	ReadAt *time.Time `json:"read_at"`
 
 	userID string
+	// survey, on a survey request, is the rating link its e-mail offers;
+	// it is not stored with the notification.
+	survey *surveyLink
 }
 
 // Page sizes of a notification list.

@@ -21,6 +21,8 @@ type Handler struct {
 	verifier *authn.Verifier
 	cursors  *cursor.Codec
 	log      *slog.Logger
+	// mailIn, when set (WithMailIn), adds mail-in's routes under /inbound.
+	mailIn *MailInHandler
 }
 
 // NewHandler returns the HTTP handler of svc; cursors signs the list
@@ -40,6 +42,9 @@ func NewHandler(svc *Service, verifier *authn.Verifier, cursors *cursor.Codec, l
 //	PUT  /preferences       {email:{<kind>:bool}}: the kinds named change
 func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
+	if h.mailIn != nil {
+		h.mailIn.mount(r)
+	}
 	// A group, not r.Use, so that unknown paths answer 404 without a token.
 	r.Group(func(r chi.Router) {
 		r.Use(h.verifier.Middleware(h.log))

@@ -31,6 +31,13 @@ var errKeyTaken = errors.New("assignment key taken")
 // advancing the cursor. When nobody is eligible, or teamID is empty or
 // names no team, AssignNext returns "" and records nothing.
 func (s *Store) AssignNext(ctx context.Context, teamID, key string) (string, error) {
+	return s.assignNext(ctx, teamID, key, nil)
+}
+
+// assignNext is AssignNext, calling onPick (when not nil) in the
+// assignment's transaction with the agent picked. The team's strategy and
+// its members' capacities decide the pick (see pickMember).
+func (s *Store) assignNext(ctx context.Context, teamID, key string, onPick func(tx pgx.Tx, agent string) error) (string, error) {
 	if key == "" {
 		return "", errors.New("assign next: empty idempotency key")
 	}
@@ -56,14 +63,9 @@ func (s *Store) AssignNext(ctx context.Context, teamID, key string) (string, err
 		if err != nil {
 			return fmt.Errorf("advance cursor: %w", err)
 		}
-		members, err := eligibleMembers(ctx, tx, teamID)
-		if err != nil {
+		if agent, err = pickMember(ctx, tx, teamID, pos); err != nil {
 			return err
 		}
-		if len(members) == 0 {
-			return errNobodyAvailable
-		}
-		agent = members[pos%int64(len(members))]
 		tag, err := tx.Exec(ctx, `INSERT INTO assignments (key, team_id, agent_id) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`,
 			key, teamID, agent)
 		if err != nil {
@@ -71,6 +73,12 @@ func (s *Store) AssignNext(ctx context.Context, teamID, key string) (string, err
 		}
 		if tag.RowsAffected() == 0 {
 			return errKeyTaken
+		}
+		if _, err := tx.Exec(ctx, `UPDATE team_cursors SET last_agent_id = $2 WHERE team_id = $1`, teamID, agent); err != nil {
+			return fmt.Errorf("record last pick: %w", err)
+		}
+		if onPick != nil {
+			return onPick(tx, agent)
 		}
 		return nil
 	})
@@ -84,23 +92,6 @@ func (s *Store) AssignNext(ctx context.Context, teamID, key string) (string, err
 		return "", fmt.Errorf("assign next member of team %s (%s): %w", teamID, key, err)
 	}
 	return agent, nil
-}
-
-// eligibleMembers returns the user IDs of the team's members who may be
-// assigned now, in round-robin order.
-func eligibleMembers(ctx context.Context, q postgres.Querier, teamID string) ([]string, error) {
-	rows, err := q.Query(ctx, `
-		SELECT m.user_id::text FROM team_members m JOIN agents a ON a.user_id = m.user_id
-		WHERE m.team_id = $1 AND m.available AND `+assignableSQL+`
-		ORDER BY m.user_id`, teamID)
-	if err != nil {
-		return nil, fmt.Errorf("read eligible members: %w", err)
-	}
-	members, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("read eligible members: %w", err)
-	}
-	return members, nil
 }
 
 func assignmentByKey(ctx context.Context, q postgres.Querier, key string) (agent string, found bool, err error) {

@@ -26,11 +26,16 @@ type newTeamRequest struct {
 type teamPatchRequest struct {
 	Name     *string         `json:"name"`
 	Calendar json.RawMessage `json:"calendar"`
+	// Strategy, when given, is round_robin or fewest_open.
+	Strategy *string `json:"strategy"`
 }
 
 // memberRequest is the body of PUT /teams/{id}/members/{user_id}.
 type memberRequest struct {
 	Available *bool `json:"available"`
+	// Capacity, when given, is the member's new capacity: a number or
+	// null for no limit (admins only). Left out, it stays.
+	Capacity json.RawMessage `json:"capacity"`
 }
 
 func (h *Handler) listTeams(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +81,7 @@ func (h *Handler) patchTeam(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	p := TeamPatch{Name: in.Name}
+	p := TeamPatch{Name: in.Name, Strategy: in.Strategy}
 	if in.Calendar != nil {
 		p.SetCalendar = true
 		if !bytes.Equal(bytes.TrimSpace(in.Calendar), []byte("null")) {
@@ -94,6 +99,10 @@ func (h *Handler) patchTeam(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	if p.Strategy != nil {
+		// Another strategy may find room where the old one did not.
+		h.signalWaiting(r.Context(), id)
 	}
 	httpx.JSON(w, http.StatusOK, t)
 }
@@ -129,10 +138,16 @@ func (h *Handler) putMember(w http.ResponseWriter, r *http.Request) {
 			apperr.FieldError{Field: "available", Message: "is required"}))
 		return
 	}
-	var (
-		change MemberChange
-		err    error
-	)
+	capacity, setCapacity, err := decodeCapacity(in.Capacity)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if setCapacity && caller.Role != authn.RoleAdmin {
+		h.fail(w, r, apperr.New(apperr.Forbidden, "only an admin sets a member's capacity"))
+		return
+	}
+	var change MemberChange
 	if caller.Role == authn.RoleAdmin {
 		change, err = h.store.AddOrUpdateMember(ctx, teamID, userID, *in.Available)
 	} else {
@@ -145,7 +160,16 @@ func (h *Handler) putMember(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if change.BecameAvailable {
+	gainedRoom := false
+	if setCapacity {
+		var withCapacity MemberChange
+		if withCapacity, gainedRoom, err = h.store.SetCapacity(ctx, teamID, userID, capacity); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		change.Member = withCapacity.Member
+	}
+	if change.BecameAvailable || (gainedRoom && change.Member.Available) {
 		h.onAgentAvailable(ctx, teamID)
 	}
 	status := http.StatusOK

@@ -26,6 +26,9 @@ type Team struct {
 	// clocks then count around the clock).
 	Calendar *workflows.Calendar `json:"calendar"`
 	Members  []Member            `json:"members"`
+	// Strategy is how the team picks the agent of a new ticket:
+	// StrategyRoundRobin or StrategyFewestOpen.
+	Strategy string `json:"strategy"`
 }
 
 // Member is one member of a team.
@@ -38,6 +41,12 @@ type Member struct {
 	// Assignable is false once the directory no longer lists the member as
 	// an active agent or admin: they get no tickets whatever Available says.
 	Assignable bool `json:"assignable"`
+	// Capacity is the most open tickets the member is given
+	// automatically; nil for no limit.
+	Capacity *int `json:"capacity"`
+	// OpenTickets is the member's workload: their tickets, in any team,
+	// neither resolved nor closed.
+	OpenTickets int `json:"open_tickets"`
 }
 
 // MemberChange is what adding or updating a member did.
@@ -58,6 +67,8 @@ type TeamPatch struct {
 	// Calendar removes it.
 	SetCalendar bool
 	Calendar    *workflows.Calendar
+	// Strategy, when not nil, changes how the team picks agents.
+	Strategy *string
 }
 
 // assignableSQL is true for a directory entry (alias a) that may be given
@@ -133,7 +144,7 @@ func (s *Store) CreateTeam(ctx context.Context, name string, cal *workflows.Cale
 	if err != nil {
 		return Team{}, err
 	}
-	return Team{ID: id, Name: name, Calendar: cal, Members: []Member{}}, nil
+	return Team{ID: id, Name: name, Calendar: cal, Members: []Member{}, Strategy: StrategyRoundRobin}, nil
 }
 
 // Team returns a team with its members (NotFound for an unknown or
@@ -163,6 +174,9 @@ func (s *Store) Teams(ctx context.Context) ([]Team, error) {
 	for i := range teams {
 		teams[i].Members = orEmpty(members[teams[i].ID])
 	}
+	if err := fillStrategies(ctx, s.pool, teams); err != nil {
+		return nil, err
+	}
 	return teams, nil
 }
 
@@ -189,6 +203,14 @@ func (s *Store) UpdateTeam(ctx context.Context, id string, p TeamPatch) (Team, e
 		}
 		if t.Name, err = checkTeam(t.Name, t.Calendar); err != nil {
 			return err
+		}
+		if p.Strategy != nil {
+			if err := checkStrategy(*p.Strategy); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE teams SET strategy = $2 WHERE id = $1`, id, *p.Strategy); err != nil {
+				return fmt.Errorf("update strategy of team %s: %w", id, err)
+			}
 		}
 		calJSON, err := calendarJSON(t.Calendar)
 		if err != nil {
@@ -366,7 +388,11 @@ func teamByID(ctx context.Context, q postgres.Querier, id string) (Team, error) 
 		return Team{}, err
 	}
 	t.Members = orEmpty(members[id])
-	return t, nil
+	teams := []Team{t}
+	if err := fillStrategies(ctx, q, teams); err != nil {
+		return Team{}, err
+	}
+	return teams[0], nil
 }
 
 func scanTeam(row pgx.Row) (Team, error) {
@@ -389,7 +415,8 @@ func scanTeam(row pgx.Row) (Team, error) {
 // membersOf returns the members of the given teams by team ID, by name.
 func membersOf(ctx context.Context, q postgres.Querier, teamIDs []string) (map[string][]Member, error) {
 	rows, err := q.Query(ctx, `
-		SELECT m.team_id::text, m.user_id::text, a.name, m.available, `+assignableSQL+`
+		SELECT m.team_id::text, m.user_id::text, a.name, m.available, `+assignableSQL+`,
+			m.capacity, (SELECT count(*) FROM open_tickets o WHERE o.agent_id = m.user_id)
 		FROM team_members m JOIN agents a ON a.user_id = m.user_id
 		WHERE m.team_id = ANY($1::uuid[])
 		ORDER BY lower(a.name), m.user_id`, teamIDs)
@@ -403,7 +430,7 @@ func membersOf(ctx context.Context, q postgres.Querier, teamIDs []string) (map[s
 			teamID string
 			m      Member
 		)
-		if err := rows.Scan(&teamID, &m.UserID, &m.Name, &m.Available, &m.Assignable); err != nil {
+		if err := rows.Scan(&teamID, &m.UserID, &m.Name, &m.Available, &m.Assignable, &m.Capacity, &m.OpenTickets); err != nil {
 			return nil, fmt.Errorf("list team members: %w", err)
 		}
 		out[teamID] = append(out[teamID], m)

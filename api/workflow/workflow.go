@@ -27,6 +27,10 @@ type Handler struct {
 	// temporalUI is the Temporal UI's base URL, for admins' links to a run.
 	temporalUI string
 	namespace  string
+	// webhookGuard checks webhook URLs (see WithWebhooks).
+	webhookGuard URLGuard
+	// macros are the services applying a macro calls (see WithMacros).
+	macros macroServices
 }
 
 // NewHandler returns the workflow API over store and the Temporal client.
@@ -40,6 +44,8 @@ func (h *Handler) Routes() http.Handler {
 	r.Use(h.verifier.Middleware(h.log))
 	h.ticketRoutes(r)
 	h.adminRoutes(r)
+	h.webhookRoutes(r)
+	h.macroRoutes(r)
 	return r
 }
 

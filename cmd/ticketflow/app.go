@@ -134,6 +134,8 @@ func (a *App) ServiceURL(name string) string {
 		return a.Config.HelpdeskURL
 	case "workflow":
 		return a.Config.WorkflowURL
+	case "messaging":
+		return a.Config.MessagingURL
 	}
 	panic("no URL configured for service " + name)
 }

@@ -91,6 +91,8 @@ var authzRules = map[string]rule{
 	"GET /auth/users/{id}":            adminRoute,
 	"PATCH /auth/users/{id}":          adminRoute,
 	"POST /auth/temporal-session":     adminRoute,
+	// Mail-in asks for the account of an e-mail's sender.
+	"POST /auth/internal/mail-senders": internalRoute,
 	// The catalog is for anyone signed in, services included (documented
 	// in api/helpdesk/routes.go).
 	"GET /helpdesk/categories":           signedIn,
@@ -109,6 +111,16 @@ var authzRules = map[string]rule{
 	"GET /helpdesk/internal/tickets/{id}":        internalRoute,
 	"GET /helpdesk/internal/tickets/{id}/access": internalRoute,
 	"PUT /helpdesk/internal/tickets/{id}/state":  internalRoute,
+	"POST /helpdesk/internal/mail-tickets":       internalRoute,
+	// Satisfaction surveys: the workflow asks, the requester alone rates
+	// (anyone else is told the ticket does not exist; the matrix's ticket
+	// is not resolved, so the requester's rating is a 409), admins read
+	// the report, and a link rates without a session.
+	"POST /helpdesk/internal/tickets/{id}/survey": internalRoute,
+	"GET /helpdesk/tickets/{id}/survey":           ticketRoute,
+	"POST /helpdesk/tickets/{id}/survey":          r6(s401, ok, s404, s404, s404, s403),
+	"GET /helpdesk/surveys/report":                adminRoute,
+	"POST /helpdesk/surveys/rate":                 publicRoute,
 
 	// A service is no party to a ticket: told it does not exist.
 	"GET /workflow/tickets/{id}":                    r6(s401, ok, s404, ok, ok, s404),
@@ -127,6 +139,22 @@ var authzRules = map[string]rule{
 	"GET /workflow/sla-policies/{priority}":         staffRoute,
 	"PUT /workflow/sla-policies/{priority}":         adminRoute,
 	"GET /workflow/agents":                          staffRoute,
+	// Webhooks out: admins only.
+	"GET /workflow/webhooks":                 adminRoute,
+	"POST /workflow/webhooks":                adminRoute,
+	"GET /workflow/webhooks/{id}":            adminRoute,
+	"PATCH /workflow/webhooks/{id}":          adminRoute,
+	"DELETE /workflow/webhooks/{id}":         adminRoute,
+	"GET /workflow/webhooks/{id}/deliveries": adminRoute,
+	// Canned replies and macros: admins keep them; agents read their
+	// teams' (the matrix's agent is in the macro's team) and apply them.
+	"GET /workflow/macros":                                staffRoute,
+	"POST /workflow/macros":                               adminRoute,
+	"GET /workflow/macros/{id}":                           staffRoute,
+	"PATCH /workflow/macros/{id}":                         adminRoute,
+	"DELETE /workflow/macros/{id}":                        adminRoute,
+	"GET /workflow/tickets/{id}/macros":                   staffRoute,
+	"POST /workflow/tickets/{id}/macros/{macro_id}/apply": staffRoute,
 
 	"GET /messaging/tickets/{id}/comments":     ticketRoute,
 	"POST /messaging/tickets/{id}/comments":    ticketRoute,
@@ -139,12 +167,23 @@ var authzRules = map[string]rule{
 	// The WebSocket authenticates with a single-use ticket, not a bearer:
 	// without one, everyone is refused.
 	"GET /messaging/ws": r6(s401, s401, s401, s401, s401, s401),
+	// Mail-in adds replies and files for their senders.
+	"POST /messaging/internal/tickets/{id}/comments":    internalRoute,
+	"POST /messaging/internal/tickets/{id}/attachments": internalRoute,
 
 	"GET /notifications/":            userRoute,
 	"POST /notifications/read-all":   userRoute,
 	"POST /notifications/{id}/read":  r6(s401, ok, s404, s404, s404, s403),
 	"GET /notifications/preferences": userRoute,
 	"PUT /notifications/preferences": userRoute,
+	// Inbound Parse takes a shared secret, not a token; it is off in the
+	// matrix's desk (MAIL_IN_SENDGRID_SECRET unset): 404 for everyone.
+	// TestMailIn_MailboxAndInboundParseBecomeTicketsAndComments checks the
+	// 401 of a post without the secret when it is on.
+	"POST /notifications/inbound/sendgrid":              r6(s404, s404, s404, s404, s404, s404),
+	"GET /notifications/inbound/addresses":              adminRoute,
+	"PUT /notifications/inbound/addresses/{address}":    adminRoute,
+	"DELETE /notifications/inbound/addresses/{address}": adminRoute,
 }
 
 // mountedRoutes lists every method and pattern of the router `ticketflow
@@ -275,6 +314,39 @@ func (f *fixture) comment(t *testing.T) string {
 	return c.ID
 }
 
+// webhook registers a webhook as the admin (turned off, so it is never
+// delivered to) and returns its ID.
+func (f *fixture) webhook(t *testing.T) string {
+	t.Helper()
+	var w struct {
+		ID string `json:"id"`
+	}
+	f.d.admin.call("POST", "/workflow/webhooks", webhookMatrixBody, 201, &w)
+	return w.ID
+}
+
+// macro creates a canned reply of the desk's team as the admin and returns
+// its ID: a fresh one per request, since the admin's DELETE removes it.
+func (f *fixture) macro(t *testing.T) string {
+	t.Helper()
+	var m struct {
+		ID string `json:"id"`
+	}
+	// The agent may have been removed from the team by the matrix's DELETE
+	// of a member; the rule says an agent of the macro's team.
+	if status, raw := f.d.admin.try("PUT", "/workflow/teams/"+f.d.team+"/members/"+f.d.agent.id, map[string]bool{"available": true}, nil); status >= 300 {
+		t.Fatalf("re-add the agent: %d %s", status, raw)
+	}
+	f.d.admin.call("POST", "/workflow/macros", map[string]any{
+		"team_id": f.d.team, "name": fmt.Sprintf("Matrix %d", f.seq), "body": "A canned reply for {{requester.name}}",
+	}, 201, &m)
+	return m.ID
+}
+
+// webhookMatrixBody registers a webhook at a public address literal, which
+// the production URL guard accepts without DNS.
+var webhookMatrixBody = map[string]any{"url": "https://93.184.215.14/matrix", "event_types": []string{"sla.breached"}, "active": false}
+
 // upload posts a file to a ticket's attachments and returns its ID.
 func upload(t *testing.T, c *user, ticket, name string, content []byte, want int) string {
 	t.Helper()
@@ -339,6 +411,12 @@ func (f *fixture) request(t *testing.T, route string, who caller) *http.Request 
 	case strings.HasPrefix(pattern, "/workflow/teams/"):
 		id = f.d.team
 		body = map[string]any{"name": "Desk"}
+	case strings.HasPrefix(pattern, "/workflow/webhooks/"):
+		id = f.webhook(t) // a fresh one: the admin's DELETE removes it
+		body = map[string]any{"description": "matrix"}
+	case strings.HasPrefix(pattern, "/workflow/macros/"):
+		id = f.macro(t)
+		body = map[string]any{"body": "Edited for {{ticket.id}}"}
 	case strings.HasPrefix(pattern, "/messaging/comments/"):
 		id = f.comment(t)
 		body = map[string]any{"body": "edited"}
@@ -371,6 +449,12 @@ func (f *fixture) request(t *testing.T, route string, who caller) *http.Request 
 		body = map[string]string{"agent_id": f.d.agent.id}
 	case "POST /workflow/teams":
 		body = map[string]string{"name": fmt.Sprintf("Team %d", f.seq)}
+	case "POST /workflow/webhooks":
+		body = webhookMatrixBody
+	case "POST /workflow/macros":
+		body = map[string]any{"team_id": f.d.team, "name": fmt.Sprintf("Matrix new %d", f.seq), "body": "Hello"}
+	case "POST /workflow/tickets/{id}/macros/{macro_id}/apply":
+		ids["{macro_id}"] = f.macro(t)
 	case "PUT /workflow/teams/{id}/members/{user_id}":
 		body = map[string]bool{"available": true}
 	case "DELETE /workflow/teams/{id}/members/{user_id}":
@@ -394,6 +478,12 @@ func (f *fixture) request(t *testing.T, route string, who caller) *http.Request 
 		body = cur
 	case "POST /messaging/tickets/{id}/comments":
 		body = map[string]any{"body": "hello"}
+	case "POST /helpdesk/tickets/{id}/survey":
+		body = map[string]any{"rating": "good"}
+	case "POST /helpdesk/internal/tickets/{id}/survey":
+		body = map[string]any{"request_key": fmt.Sprintf("matrix/%d", f.seq)}
+	case "POST /helpdesk/surveys/rate":
+		body = map[string]any{"token": "not-a-link", "rating": "good"}
 	case "PUT /notifications/preferences":
 		var cur map[string]any
 		f.owner.call("GET", "/notifications/preferences", nil, 200, &cur)

@@ -71,7 +71,7 @@ func (a *App) RunDev(ctx context.Context, ready func(net.Addr)) error {
 		return err
 	}
 	comps = append(comps, worker, a.webComponent())
-	return a.runComponents(ctx, ln, comps, ready)
+	return a.runComponents(ctx, ln, a.withPprof(comps), ready)
 }
 
 func newServeCommand() *cobra.Command {
@@ -116,7 +116,7 @@ func (a *App) Serve(ctx context.Context, name string, ready func(net.Addr)) erro
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	defer ln.Close()
-	return a.runComponents(ctx, ln, []component{c}, ready)
+	return a.runComponents(ctx, ln, a.withPprof([]component{c}), ready)
 }
 
 func newWorkerCommand() *cobra.Command {
@@ -125,7 +125,9 @@ func newWorkerCommand() *cobra.Command {
 		Short: "Run the Temporal worker and the RabbitMQ consumers",
 		Long: `worker hosts the Temporal worker of TicketWorkflow (task queue TEMPORAL_TASK_QUEUE)
 and the RabbitMQ consumers that start workflows and deliver notifications.
-Scale out by running more workers on the same task queue.`,
+With IMAP_URL set it also polls that mailbox for inbound e-mail (each message
+an InboundMailWorkflow). Scale out by running more workers on the same task
+queue.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			app, err := loadApp()
@@ -154,7 +156,7 @@ func (a *App) RunWorker(ctx context.Context, ready func(net.Addr)) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	defer ln.Close()
-	return a.runComponents(ctx, ln, []component{c}, ready)
+	return a.runComponents(ctx, ln, a.withPprof([]component{c}), ready)
 }
 
 func newMigrateCommand() *cobra.Command {

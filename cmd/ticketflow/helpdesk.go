@@ -23,6 +23,11 @@ func (a *App) helpdeskComponent(ctx context.Context) (component, error) {
 	}
 	log := a.Log.With("service", "helpdesk")
 	svc := helpdesk.NewService(pool, log)
+	links, err := helpdesk.NewSurveyLinks(a.Config.SurveyLinkSecret(), a.Config.SurveyLinkTTL)
+	if err != nil {
+		return component{}, err
+	}
+	svc.WithSurveyLinks(links)
 	h := helpdesk.NewHandler(svc, a.Verifier(), cursor.New(a.Config.CursorSecret), log)
 	relay := outbox.NewRelay(pool, a.Publisher(), a.Log.With("relay", helpdesk.Schema), outbox.RelayOptions{})
 	users := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(helpdesk.UsersQueue), helpdesk.NewUserDirectoryHandler(pool, log), log)

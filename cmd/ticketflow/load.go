@@ -28,6 +28,10 @@ func newLoadCommand() *cobra.Command {
           --compare beside a bare Temporal workflow; --find-max steps the rate up
   browse  list, search and detail pages as agents, at a rate
   reply   agents' comments at a rate, timed to the requesters' WebSockets
+  mixed   a day's help-desk traffic (browsing, opening, replies, transitions)
+          in proportions, at a total rate
+  hold    open many tickets fast (rows by COPY, workflows started with the
+          SDK) and measure what holding them costs at checkpoints
 
 The scenarios are open-loop: arrivals keep their schedule whatever the answers,
 so a slow system shows as latency, not as a lower rate. Each prints a progress
@@ -42,6 +46,8 @@ so run them with the same environment as the server.`,
 		newLoadOpenCommand(&statePath),
 		newLoadBrowseCommand(&statePath),
 		newLoadReplyCommand(&statePath),
+		newLoadHoldCommand(&statePath),
+		newLoadMixedCommand(&statePath),
 	)
 	return load
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -137,6 +138,7 @@ func seedTickets(cmd *cobra.Command, st *loadState, o seedOptions) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.parallel)
 	var done atomic.Int64
+	var progress sync.Mutex // out is not safe for concurrent writes
 	for queued := 0; queued < o.tickets; {
 		n := min(o.batch, o.tickets-queued)
 		queued += n
@@ -148,7 +150,9 @@ func seedTickets(cmd *cobra.Command, st *loadState, o seedOptions) error {
 				return err
 			}
 			d := done.Add(int64(n))
+			progress.Lock()
 			fmt.Fprintf(out, "seeded %d/%d tickets (%.0f/s)\n", d, o.tickets, float64(d)/time.Since(start).Seconds())
+			progress.Unlock()
 			return nil
 		})
 	}

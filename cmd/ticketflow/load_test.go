@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/ticketflow/ticketflow/internal/loadtest"
+	"github.com/ticketflow/ticketflow/workflows"
 )
 
 // readReport reads a load command's JSON summary.
@@ -95,5 +97,82 @@ func TestLoad_MeasuresADevServer(t *testing.T) {
 	post, delivered := rs.Latency[stepPost], rs.Latency[stepDelivered]
 	if post.Count != 10 || delivered.Count != 20 || delivered.MinMS <= 0 {
 		t.Fatalf("reply latencies = %+v", rs.Latency)
+	}
+
+	// mixed: 60 operations over 2 s in the default proportions, every one
+	// of which must succeed; each kind that came up has its latency.
+	out = filepath.Join(dir, "mixed.json")
+	run(t, "load", "--state", state, "mixed", "--rate", "30", "--duration", "2s", "--tickets", "3", "--quiet", "--out", out)
+	r = readReport(t, out)
+	ms := r.Steps[0].Stream("mixed")
+	if r.Scenario != "mixed" || ms == nil || ms.Sent != 60 || ms.Completed != 60 || ms.Errors != 0 {
+		t.Fatalf("mixed = %+v", r.Steps)
+	}
+	// In 60 picks of the default mix: 38 browse, 5 my-tickets, 3 opens,
+	// 6 agent and 3 requester replies, 4 transitions, 1 board.
+	for step, want := range map[string]int{stepMyTickets: 5, stepCreate: 3, stepAssigned: 3, stepAgentReply: 6, stepRequesterReply: 3, stepState: 4, stepBoard: 1} {
+		if got := ms.Latency[step].Count; got != want {
+			t.Errorf("mixed %s: %d measured, want %d (%+v)", step, got, want, ms.Latency)
+		}
+	}
+	browsed := 0
+	for _, page := range []string{pageList, pageFiltered, pageSearch, pageDetail, pageHistory} {
+		browsed += ms.Latency[page].Count
+	}
+	if browsed != 38 {
+		t.Errorf("mixed browse pages: %d, want 38", browsed)
+	}
+
+	// hold: 30 tickets written and their workflows started directly, with a
+	// checkpoint at 10; every run assigned, probes through the API.
+	holdOut := filepath.Join(dir, "hold.json")
+	run(t, "load", "--state", state, "hold", "--total", "30", "--rate", "30", "--checkpoints", "10", "--batch", "7",
+		"--probes", "2", "--settle-timeout", "60s", "--pids", strconv.Itoa(os.Getpid()), "--out", holdOut)
+	raw, err := os.ReadFile(holdOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hr loadtest.HoldReport
+	if err := json.Unmarshal(raw, &hr); err != nil {
+		t.Fatalf("hold summary: %v\n%s", err, raw)
+	}
+	if hr.Stopped != "" || len(hr.Checkpoints) != 2 || hr.Checkpoints[0].Target != 10 || hr.Checkpoints[1].Target != 30 {
+		t.Fatalf("hold checkpoints: %+v (stopped: %q)", hr.Checkpoints, hr.Stopped)
+	}
+	for _, cp := range hr.Checkpoints {
+		if cp.Started != int64(cp.Target) || cp.Errors != 0 || cp.Assigned != int64(cp.Target) || cp.ProbeErrors != 0 ||
+			cp.Probe[stepAssigned].Count != 2 || cp.StartLatency.Count == 0 || len(cp.Holding) != 1 {
+			t.Errorf("checkpoint %d: %+v", cp.Target, cp)
+		}
+		// The task queue is the test's own: its runs are this test's
+		// tickets, all still open (waiting on their SLA timers).
+		if cp.OpenRuns < int64(cp.Target) || cp.ClosedRuns != 0 {
+			t.Errorf("checkpoint %d: %d open runs, %d closed", cp.Target, cp.OpenRuns, cp.ClosedRuns)
+		}
+	}
+}
+
+func TestNextMove_KeepsTicketsInPlay(t *testing.T) {
+	if got := nextMove([]string{workflows.StepInProgress, workflows.StepClosed}); got != workflows.StepInProgress {
+		t.Errorf("from triage: %q", got)
+	}
+	if got := nextMove([]string{workflows.StepClosed}); got != "" {
+		t.Errorf("only closing allowed: %q, want no move", got)
+	}
+	if got := nextMove([]string{workflows.StepResolved}); got != workflows.StepResolved {
+		t.Errorf("only resolving allowed: %q", got)
+	}
+	resolved := 0
+	for range 400 {
+		switch nextMove([]string{workflows.StepWaiting, workflows.StepResolved}) {
+		case workflows.StepResolved:
+			resolved++
+		case workflows.StepWaiting:
+		default:
+			t.Fatal("a move not allowed")
+		}
+	}
+	if resolved < 50 || resolved > 150 {
+		t.Errorf("resolved %d of 400 in progress tickets, want about a quarter", resolved)
 	}
 }

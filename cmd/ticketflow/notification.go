@@ -49,7 +49,11 @@ func (a *App) notificationComponent(ctx context.Context) (component, error) {
 	if err != nil {
 		return component{}, err
 	}
-	h := notification.NewHandler(svc, a.Verifier(), cursor.New(a.Config.CursorSecret), log)
+	mailIn, err := a.mailInHandler(ctx, log)
+	if err != nil {
+		return component{}, err
+	}
+	h := notification.NewHandler(svc, a.Verifier(), cursor.New(a.Config.CursorSecret), log).WithMailIn(mailIn)
 	consumer := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(notification.EventsQueue), svc.HandleEvent, log)
 	return component{
 		name:    "notification",

@@ -27,9 +27,15 @@ func (a *App) queues() []rabbitmq.ConsumerConfig {
 		q(workflow.DirectoryConsumer, []string{events.UserCreated, events.UserUpdated}, 0),
 		q(workers.StarterQueue, []string{events.TicketCreated}, 20),
 		q(workers.CommentQueue, []string{events.CommentCreated}, 0),
+		q(workers.PriorityQueue, []string{events.TicketUpdated}, 0),
 		q(messaging.TicketEventsQueue, messaging.TicketEventTypes(), 0),
 		q(messaging.UsersQueue, messaging.UserEventTypes(), 0),
 		q(notification.EventsQueue, notification.EventTypes(), 0),
+		// One at a time: the order of the bus is the order of delivery. More
+		// tries than the others, since a dead-lettered event is a webhook
+		// delivery lost: with the consumer's backoff (up to 30 s between
+		// tries) about 9 minutes of Temporal or PostgreSQL being down.
+		{Exchange: a.Config.AMQPExchange, Queue: workflow.WebhooksQueue, Bindings: workflow.WebhookEventTypes(), Prefetch: 1, MaxDeliveries: 20},
 	}
 }
 

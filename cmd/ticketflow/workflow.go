@@ -13,6 +13,7 @@ import (
 	"github.com/ticketflow/ticketflow/internal/rabbitmq"
 	"github.com/ticketflow/ticketflow/internal/temporalx"
 	"github.com/ticketflow/ticketflow/workers"
+	"github.com/ticketflow/ticketflow/workflows"
 )
 
 // Temporal returns the process's Temporal client, dialing on first use.
@@ -57,7 +58,9 @@ func (a *App) workflowComponent(ctx context.Context) (component, error) {
 		return component{}, err
 	}
 	log := a.Log.With("service", "workflow")
-	h := workflow.NewHandler(store, tc, a.Verifier(), log, a.Config.TemporalUIURL, a.Config.TemporalNamespace)
+	h := workflow.NewHandler(store, tc, a.Verifier(), log, a.Config.TemporalUIURL, a.Config.TemporalNamespace).
+		WithWebhooks(a.webhookGuard()).
+		WithMacros(a.ServiceURL("helpdesk"), a.ServiceURL("messaging"))
 	relay := outbox.NewRelay(store.Pool(), a.Publisher(), a.Log.With("relay", workflow.Schema), outbox.RelayOptions{})
 	agents := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(workflow.DirectoryConsumer), workflow.NewAgentDirectory(store, log), log)
 	return component{
@@ -74,8 +77,8 @@ func (a *App) workflowComponent(ctx context.Context) (component, error) {
 
 // workerComponent builds what `ticketflow worker` runs: the Temporal worker
 // of TicketWorkflow and its activities, the consumer of ticket.created that
-// starts each ticket's run, and the consumer of comment.created that
-// signals it.
+// starts each ticket's run, and the consumers of comment.created and of
+// ticket.updated (priority changes) that signal it.
 func (a *App) workerComponent(ctx context.Context) (component, error) {
 	store, err := a.workflowStore(ctx)
 	if err != nil {
@@ -94,6 +97,14 @@ func (a *App) workerComponent(ctx context.Context) (component, error) {
 	w := workers.NewWorker(tc, a.Config.TemporalTaskQueue, acts)
 	starter := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(workers.StarterQueue), workers.NewTicketStarter(tc, a.Config.TemporalTaskQueue, log), log)
 	comments := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(workers.CommentQueue), workers.NewCommentSignaller(tc, log), log)
+	priorities := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(workers.PriorityQueue), workers.NewPrioritySignaller(tc, log), log)
+	workers.RegisterWebhooks(w, activities.NewWebhookActivities(store, a.webhookGuard()))
+	webhooks := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(workflow.WebhooksQueue),
+		workflow.NewWebhookDispatcher(store, tc, a.Config.TemporalTaskQueue, a.webhookSettings(), log).Handle, log)
+	mailLoops, err := a.registerMailIn(ctx, w, tc, tokens, log)
+	if err != nil {
+		return component{}, fmt.Errorf("worker: mail-in: %w", err)
+	}
 	runWorker := func(ctx context.Context) error {
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start temporal worker: %w", err)
@@ -107,6 +118,23 @@ func (a *App) workerComponent(ctx context.Context) (component, error) {
 		checks: []httpx.Check{
 			{Name: "temporal", Ping: func(ctx context.Context) error { return temporalx.CheckHealth(ctx, tc) }},
 		},
-		loops: []func(context.Context) error{runWorker, starter.Run, comments.Run},
+		loops: append([]func(context.Context) error{runWorker, starter.Run, comments.Run, priorities.Run, webhooks.Run}, mailLoops...),
 	}, nil
+}
+
+// webhookGuard is the check of webhook URLs and of the connections made to
+// them (WEBHOOK_ALLOW_PRIVATE).
+func (a *App) webhookGuard() workflow.URLGuard {
+	return workflow.URLGuard{AllowPrivate: a.Config.WebhookAllowPrivate}
+}
+
+// webhookSettings are the delivery settings of the webhook workflows the
+// dispatcher starts (WEBHOOK_*).
+func (a *App) webhookSettings() workflows.WebhookSettings {
+	return workflows.WebhookSettings{
+		FailureWindow:   a.Config.WebhookFailureWindow,
+		InitialInterval: a.Config.WebhookRetryInterval,
+		MaxInterval:     a.Config.WebhookMaxRetryInterval,
+		AttemptTimeout:  a.Config.WebhookTimeout,
+	}
 }

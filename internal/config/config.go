@@ -4,6 +4,9 @@
 package config
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +28,10 @@ type Config struct {
 	Env string `env:"TICKETFLOW_ENV" envDefault:"development"`
 	// HTTPAddr overrides the listen address of `dev` (:8080) and `serve` (8081–8085).
 	HTTPAddr string `env:"HTTP_ADDR"`
+	// PprofAddr, when set, serves net/http/pprof on a listener of its own at
+	// this address in `dev`, `serve` and `worker`; empty (the default) turns
+	// it off. Bind it to loopback: profiles show internals.
+	PprofAddr string `env:"PPROF_ADDR"`
 	// PublicURL is where users reach the web app; used in links and e-mails.
 	PublicURL string `env:"PUBLIC_URL" envDefault:"http://127.0.0.1:8080"`
 
@@ -72,6 +79,8 @@ type Config struct {
 	AuthURL     string `env:"AUTH_URL" envDefault:"http://127.0.0.1:8081"`
 	HelpdeskURL string `env:"HELPDESK_URL" envDefault:"http://127.0.0.1:8082"`
 	WorkflowURL string `env:"WORKFLOW_URL" envDefault:"http://127.0.0.1:8083"`
+	// MessagingURL is messaging's base URL (mail-in adds replies and files there).
+	MessagingURL string `env:"MESSAGING_URL" envDefault:"http://127.0.0.1:8084"`
 
 	// Login rate limits: attempts per window, per account and per client address.
 	LoginLimitPerAccount int           `env:"LOGIN_LIMIT_PER_ACCOUNT" envDefault:"5"`
@@ -86,6 +95,13 @@ type Config struct {
 
 	// CursorSecret signs pagination cursors; every replica needs the same one.
 	CursorSecret string `env:"CURSOR_SECRET" envDefault:"development-cursor-secret"`
+
+	// SurveySecret signs the one-click satisfaction survey links mailed to
+	// requesters (HMAC-SHA256); every helpdesk replica needs the same one.
+	// Empty, a key derived from CursorSecret is used (see
+	// SurveyLinkSecret). A link expires SurveyLinkTTL after it was sent.
+	SurveySecret  string        `env:"SURVEY_SECRET"`
+	SurveyLinkTTL time.Duration `env:"SURVEY_LINK_TTL" envDefault:"168h"`
 
 	// Messaging: where attachments are kept and how large they may be, how
 	// long an author may edit a comment, which browser origins may open the
@@ -116,6 +132,34 @@ type Config struct {
 	MailFrom string `env:"MAIL_FROM" envDefault:"Ticketflow <ticketflow@localhost>"`
 	// MailDir receives the e-mails as .eml files when no transport is set.
 	MailDir string `env:"MAIL_DIR" envDefault:".data/mail"`
+
+	// E-mail in. IMAPURL, when set, has `worker` (and `dev`) poll that
+	// mailbox's IMAPFolder every IMAPInterval; processed messages are
+	// flagged, or moved to IMAPProcessedFolder when set.
+	// MailInSendGridSecret, when set, opens POST /notifications/inbound/sendgrid
+	// to SendGrid Inbound Parse posts carrying it as the HTTP Basic password.
+	// A message over MailInMaxBytes is refused; a sender's messages beyond
+	// MailInRateLimit per MailInRateWindow are ignored as a loop.
+	IMAPURL              string        `env:"IMAP_URL"`
+	IMAPFolder           string        `env:"IMAP_FOLDER" envDefault:"INBOX"`
+	IMAPProcessedFolder  string        `env:"IMAP_PROCESSED_FOLDER"`
+	IMAPInterval         time.Duration `env:"IMAP_INTERVAL" envDefault:"30s"`
+	MailInSendGridSecret string        `env:"MAIL_IN_SENDGRID_SECRET"`
+	MailInMaxBytes       int64         `env:"MAIL_IN_MAX_BYTES" envDefault:"26214400"`
+	MailInRateLimit      int           `env:"MAIL_IN_RATE_LIMIT" envDefault:"20"`
+	MailInRateWindow     time.Duration `env:"MAIL_IN_RATE_WINDOW" envDefault:"1h"`
+
+	// Webhooks out. WebhookAllowPrivate lets webhook URLs reach private,
+	// loopback, link-local and other internal addresses: for development
+	// and tests only, off by default. A delivery still failing
+	// WebhookFailureWindow after its first attempt disables its endpoint;
+	// attempts back off from WebhookRetryInterval, doubling, up to
+	// WebhookMaxRetryInterval; one attempt lasts at most WebhookTimeout.
+	WebhookAllowPrivate     bool          `env:"WEBHOOK_ALLOW_PRIVATE" envDefault:"false"`
+	WebhookFailureWindow    time.Duration `env:"WEBHOOK_FAILURE_WINDOW" envDefault:"24h"`
+	WebhookRetryInterval    time.Duration `env:"WEBHOOK_RETRY_INTERVAL" envDefault:"1s"`
+	WebhookMaxRetryInterval time.Duration `env:"WEBHOOK_MAX_RETRY_INTERVAL" envDefault:"10m"`
+	WebhookTimeout          time.Duration `env:"WEBHOOK_TIMEOUT" envDefault:"10s"`
 }
 
 // Load reads the configuration from the environment and checks it.
@@ -186,6 +230,8 @@ func (c Config) Validate() error {
 	check(c.LoginLimitPerAccount > 0 && c.LoginLimitPerAddress > 0 && c.LoginLimitWindow > 0, "LOGIN_LIMIT_* must be positive")
 	check((c.ServiceClientID == "") == (c.ServiceClientSecret == ""), "SERVICE_CLIENT_ID and SERVICE_CLIENT_SECRET go together")
 	check(c.Env != "production" || c.CursorSecret != "development-cursor-secret", "CURSOR_SECRET must be set in production")
+	check(c.SurveySecret == "" || len(c.SurveySecret) >= 16, "SURVEY_SECRET must be empty (derived from CURSOR_SECRET) or at least 16 characters")
+	check(c.SurveyLinkTTL >= time.Minute && c.SurveyLinkTTL <= 90*24*time.Hour, "SURVEY_LINK_TTL must be between 1m and 2160h (90 days)")
 	check(c.AttachmentsDir != "", "ATTACHMENTS_DIR must not be empty")
 	check(c.MaxAttachmentBytes >= 1024, "MAX_ATTACHMENT_BYTES must be at least 1024")
 	check(c.CommentEditWindow > 0, "COMMENT_EDIT_WINDOW must be positive")
@@ -194,6 +240,11 @@ func (c Config) Validate() error {
 		check(isOrigin(o), "WS_ALLOWED_ORIGINS must list origins such as https://desk.example.com, not %q", o)
 	}
 	errs = append(errs, c.validateMail()...)
+	errs = append(errs, c.validateMailIn()...)
+	check(c.WebhookFailureWindow >= time.Second, "WEBHOOK_FAILURE_WINDOW must be at least 1s")
+	check(c.WebhookRetryInterval > 0 && c.WebhookMaxRetryInterval >= c.WebhookRetryInterval,
+		"WEBHOOK_RETRY_INTERVAL must be positive and at most WEBHOOK_MAX_RETRY_INTERVAL")
+	check(c.WebhookTimeout >= 100*time.Millisecond && c.WebhookTimeout <= 5*time.Minute, "WEBHOOK_TIMEOUT must be between 100ms and 5m")
 	return errors.Join(errs...)
 }
 
@@ -278,6 +329,12 @@ func (c Config) LogValue() slog.Value {
 		slog.String("smtp_url", maskURL(c.SMTPURL)),
 		slog.String("mail_from", c.MailFrom),
 		slog.String("mail_dir", c.MailDir),
+		slog.String("imap_url", maskURL(c.IMAPURL)),
+		slog.String("imap_folder", c.IMAPFolder),
+		slog.Bool("mail_in_sendgrid_secret_set", c.MailInSendGridSecret != ""),
+		slog.Int64("mail_in_max_bytes", c.MailInMaxBytes),
+		slog.Bool("webhook_allow_private", c.WebhookAllowPrivate),
+		slog.Duration("webhook_failure_window", c.WebhookFailureWindow),
 	)
 }
 
@@ -290,4 +347,17 @@ func maskURL(raw string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// SurveyLinkSecret is the key that signs survey links: SURVEY_SECRET, or,
+// when that is empty, a key derived from CURSOR_SECRET (HMAC-SHA256 of a
+// fixed label), so that a deployment that keeps its cursor secret secret
+// needs no second one, and the two signatures never share a key.
+func (c Config) SurveyLinkSecret() string {
+	if c.SurveySecret != "" {
+		return c.SurveySecret
+	}
+	mac := hmac.New(sha256.New, []byte(c.CursorSecret))
+	mac.Write([]byte("ticketflow survey links v1"))
+	return hex.EncodeToString(mac.Sum(nil))
 }

@@ -29,6 +29,14 @@ const (
 	SLABreached         = "sla.breached"
 	UserCreated         = "user.created"
 	UserUpdated         = "user.updated"
+	// WebhookDisabled tells the admins that the workflow engine turned a
+	// webhook endpoint off because its receiver kept failing. It is not
+	// in Types(): an internal notice, not an event webhooks deliver.
+	WebhookDisabled = "webhook.disabled"
+	// SurveyRequested asks the requester of a resolved ticket for a
+	// rating; its data carries the signed one-click link token, so it is
+	// not in Types() either: webhooks must never deliver it.
+	SurveyRequested = "survey.requested"
 )
 
 // Types returns every event type of Ticketflow, in a new slice.

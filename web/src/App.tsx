@@ -8,6 +8,7 @@ import { Shell } from './layout/Shell'
 import { MyTicketsPage } from './tickets/MyTicketsPage'
 import { NewTicketPage } from './tickets/NewTicketPage'
 import { QueuePage } from './tickets/QueuePage'
+import { SurveyLinkPage } from './tickets/SurveyLinkPage'
 import { TicketPage } from './tickets/TicketPage'
 import { Loading } from './ui/Status'
 
@@ -22,6 +23,8 @@ export function App() {
     <Routes>
       <Route path="/signin" element={<SignInPage />} />
       <Route path="/signup" element={<SignUpPage />} />
+      {/* A survey e-mail's link works without signing in. */}
+      <Route path="/survey" element={<SurveyLinkPage />} />
       <Route element={<RequireRole><Shell /></RequireRole>}>
         <Route index element={<Home />} />
         <Route path="tickets" element={<MyTicketsPage />} />

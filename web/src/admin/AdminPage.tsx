@@ -1,9 +1,12 @@
 import { Navigate, NavLink, Route, Routes } from 'react-router'
 import { CategoriesAdmin } from './CategoriesAdmin'
+import { MacrosAdmin } from './MacrosAdmin'
 import { ProcessAdmin } from './ProcessAdmin'
 import { SlaAdmin } from './SlaAdmin'
+import { SurveysAdmin } from './SurveysAdmin'
 import { TeamsAdmin } from './TeamsAdmin'
 import { UsersAdmin } from './UsersAdmin'
+import { WebhooksAdmin } from './WebhooksAdmin'
 
 /** AdminPage holds the admin's pages under /admin. */
 export function AdminPage() {
@@ -16,6 +19,9 @@ export function AdminPage() {
         <NavLink to="/admin/teams">Teams</NavLink>
         <NavLink to="/admin/processes">Processes</NavLink>
         <NavLink to="/admin/sla">SLA policies</NavLink>
+        <NavLink to="/admin/surveys">Satisfaction</NavLink>
+        <NavLink to="/admin/webhooks">Webhooks</NavLink>
+        <NavLink to="/admin/macros">Canned replies</NavLink>
       </nav>
       <Routes>
         <Route index element={<Navigate to="users" replace />} />
@@ -24,6 +30,9 @@ export function AdminPage() {
         <Route path="teams" element={<TeamsAdmin />} />
         <Route path="processes" element={<ProcessAdmin />} />
         <Route path="sla" element={<SlaAdmin />} />
+        <Route path="surveys" element={<SurveysAdmin />} />
+        <Route path="webhooks" element={<WebhooksAdmin />} />
+        <Route path="macros" element={<MacrosAdmin />} />
       </Routes>
     </main>
   )

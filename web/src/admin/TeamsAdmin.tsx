@@ -1,11 +1,11 @@
 import { useState, type FormEvent } from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { workflowApi } from '../api/endpoints'
-import type { Team } from '../api/types'
+import type { Member, Team, TeamStrategy } from '../api/types'
 import { useAgents } from '../tickets/hooks'
 import { Empty, ErrorText, Loading } from '../ui/Status'
 
-/** TeamsAdmin creates teams and manages their members and availability. */
+/** TeamsAdmin creates teams and manages their members, availability, capacity and assignment strategy. */
 export function TeamsAdmin() {
   const qc = useQueryClient()
   const teams = useQuery({ queryKey: ['teams'], queryFn: async () => (await workflowApi.teams()).items })
@@ -39,10 +39,19 @@ function TeamCard({ team }: { team: Team }) {
   const done = () => qc.invalidateQueries({ queryKey: ['teams'] })
   const put = useMutation({ mutationFn: ({ user, available }: { user: string; available: boolean }) => workflowApi.putMember(team.id, user, available), onSuccess: done })
   const remove = useMutation({ mutationFn: (user: string) => workflowApi.removeMember(team.id, user), onSuccess: done })
+  const strategy = useMutation({ mutationFn: (s: TeamStrategy) => workflowApi.patchTeam(team.id, { strategy: s }), onSuccess: done })
   const candidates = (agents.data ?? []).filter((a) => !team.members.some((m) => m.user_id === a.user_id))
   return (
     <article className="card" aria-labelledby={`team-${team.id}`}>
       <h3 id={`team-${team.id}`}>{team.name}</h3>
+      <label>
+        New tickets go to
+        <select aria-label={`Strategy of ${team.name}`} value={team.strategy} disabled={strategy.isPending}
+          onChange={(e) => strategy.mutate(e.target.value as TeamStrategy)}>
+          <option value="round_robin">each member in turn (round robin)</option>
+          <option value="fewest_open">the member with the fewest open tickets</option>
+        </select>
+      </label>
       {team.members.length === 0 ? <p className="muted">No members: its tickets wait unassigned.</p> : (
         <ul className="list">
           {team.members.map((m) => (
@@ -50,6 +59,7 @@ function TeamCard({ team }: { team: Team }) {
               <span>{m.name || m.user_id} {!m.assignable && <span className="badge">not assignable</span>}</span>
               <span>
                 <label className="check"><input type="checkbox" checked={m.available} onChange={(e) => put.mutate({ user: m.user_id, available: e.target.checked })} /> available</label>{' '}
+                <CapacityField key={`${m.user_id}-${m.capacity ?? "none"}`} team={team} member={m} />{' '}
                 <button type="button" className="link danger" aria-label={`Remove ${m.name} from ${team.name}`} onClick={() => remove.mutate(m.user_id)}>Remove</button>
               </span>
             </li>
@@ -66,7 +76,36 @@ function TeamCard({ team }: { team: Team }) {
         </label>
         <button type="submit" disabled={!pick}>Add</button>
       </form>
-      <ErrorText error={put.error ?? remove.error} title="The change was refused" />
+      <ErrorText error={put.error ?? remove.error ?? strategy.error} title="The change was refused" />
     </article>
+  )
+}
+
+/** CapacityField shows a member's open tickets and edits their capacity (empty: no limit). */
+function CapacityField({ team, member }: { team: Team; member: Member }) {
+  const qc = useQueryClient()
+  const current = member.capacity == null ? '' : String(member.capacity)
+  const [value, setValue] = useState(current)
+  const save = useMutation({
+    mutationFn: (capacity: number | null) => workflowApi.putMember(team.id, member.user_id, member.available, capacity),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['teams'] }),
+  })
+  const submit = () => {
+    const v = value.trim()
+    if (v === current) return
+    save.mutate(v === '' ? null : Number(v))
+  }
+  return (
+    <span className="capacity">
+      <span className="small" data-testid={`open-${member.user_id}`}>{member.open_tickets} open</span>{' '}
+      <label className="small">
+        capacity
+        <input type="number" min={1} max={10000} step={1} placeholder="no limit" style={{ width: '6em' }}
+          aria-label={`Capacity of ${member.name} in ${team.name}`} value={value}
+          onChange={(e) => setValue(e.target.value)}
+          onBlur={submit} onKeyDown={(e) => { if (e.key === 'Enter') { e.preventDefault(); submit() } }} />
+      </label>
+      {save.isError && <ErrorText error={save.error} title="Capacity refused" />}
+    </span>
   )
 }

@@ -3,7 +3,7 @@
 // endpoints.test.ts fails when a route here is not in it.
 import { call } from './http'
 import type {
-  BoardTicket, Category, Comment, Definition, NewTicket, Priority, Role, SLAPolicy, Ticket, TicketStatus,
+  BoardTicket, Category, Comment, Definition, NewTicket, Priority, Rating, Role, SLAPolicy, TeamStrategy, Ticket, TicketStatus,
 } from './types'
 
 export interface TicketQuery {
@@ -39,6 +39,13 @@ export const helpdeskApi = {
   createTicket: (body: NewTicket) => call('POST /helpdesk/tickets', { body }),
   ticket: (id: string) => call('GET /helpdesk/tickets/{id}', { params: { id } }),
   history: (id: string) => call('GET /helpdesk/tickets/{id}/history', { params: { id } }),
+  survey: (id: string) => call('GET /helpdesk/tickets/{id}/survey', { params: { id } }),
+  rate: (id: string, rating: Rating, comment: string) =>
+    call('POST /helpdesk/tickets/{id}/survey', { params: { id }, body: { rating, comment } }),
+  /** rateByLink answers a survey e-mail's link: the token is the credential, no session is needed. */
+  rateByLink: (token: string, rating: Rating, comment: string) =>
+    call('POST /helpdesk/surveys/rate', { body: { token, rating, comment }, anonymous: true }),
+  surveyReport: () => call('GET /helpdesk/surveys/report'),
 }
 
 export const workflowApi = {
@@ -50,8 +57,13 @@ export const workflowApi = {
   agents: () => call('GET /workflow/agents'),
   teams: () => call('GET /workflow/teams'),
   createTeam: (name: string) => call('POST /workflow/teams', { body: { name } }),
-  putMember: (teamId: string, userId: string, available: boolean) =>
-    call('PUT /workflow/teams/{id}/members/{user_id}', { params: { id: teamId, user_id: userId }, body: { available } }),
+  putMember: (teamId: string, userId: string, available: boolean, capacity?: number | null) =>
+    call('PUT /workflow/teams/{id}/members/{user_id}', {
+      params: { id: teamId, user_id: userId },
+      body: capacity === undefined ? { available } : { available, capacity },
+    }),
+  patchTeam: (teamId: string, body: { name?: string; strategy?: TeamStrategy }) =>
+    call('PATCH /workflow/teams/{id}', { params: { id: teamId }, body }),
   removeMember: (teamId: string, userId: string) =>
     call('DELETE /workflow/teams/{id}/members/{user_id}', { params: { id: teamId, user_id: userId } }),
   definition: (categoryId: string) => call('GET /workflow/definitions/{category_id}', { params: { category_id: categoryId } }),
@@ -79,6 +91,30 @@ export const notificationApi = {
   list: (cursor?: string) => call('GET /notifications', { query: { cursor } }),
   read: (id: string) => call('POST /notifications/{id}/read', { params: { id } }),
   readAll: () => call('POST /notifications/read-all'),
+}
+
+type WebhookBody = import('./schema').components['schemas']['NewWebhook']
+type WebhookChange = import('./schema').components['schemas']['WebhookPatch']
+
+/** webhookApi is the admins' webhooks out: endpoints and their delivery logs. */
+export const webhookApi = {
+  list: () => call('GET /workflow/webhooks'),
+  create: (body: WebhookBody) => call('POST /workflow/webhooks', { body }),
+  patch: (id: string, body: WebhookChange) => call('PATCH /workflow/webhooks/{id}', { params: { id }, body }),
+  remove: (id: string) => call('DELETE /workflow/webhooks/{id}', { params: { id } }),
+  deliveries: (id: string) => call('GET /workflow/webhooks/{id}/deliveries', { params: { id } }),
+}
+
+/** macroApi is the teams' canned replies and macros: admins keep them, agents insert or apply them. */
+export const macroApi = {
+  list: (team_id?: string) => call('GET /workflow/macros', { query: { team_id } }),
+  create: (body: import('./types').NewMacro) => call('POST /workflow/macros', { body }),
+  patch: (id: string, body: import('./types').MacroPatch) => call('PATCH /workflow/macros/{id}', { params: { id }, body }),
+  remove: (id: string) => call('DELETE /workflow/macros/{id}', { params: { id } }),
+  /** forTicket lists the caller's macros with their bodies rendered for the ticket. */
+  forTicket: (ticketId: string) => call('GET /workflow/tickets/{id}/macros', { params: { id: ticketId } }),
+  apply: (ticketId: string, macroId: string) =>
+    call('POST /workflow/tickets/{id}/macros/{macro_id}/apply', { params: { id: ticketId, macro_id: macroId } }),
 }
 
 /** allComments reads every page of a ticket's conversation. */

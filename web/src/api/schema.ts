@@ -209,6 +209,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/helpdesk/tickets/{id}/survey": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** @description The ticket's satisfaction survey (status none before its requester was asked); requester, agents and admins. */
+        get: operations["ticketSurvey"];
+        put?: never;
+        /** @description The requester rates their resolved ticket, once. Anyone else is told the ticket does not exist. */
+        post: operations["rateTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/helpdesk/surveys/rate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Rates a ticket through the signed link of a survey e-mail, without a session; the token is the credential. 400 for a malformed or forged link, 403 for an expired one, 404 when it names another requester, 409 when it was used (the first rating stands), replaced or the ticket is not resolved. */
+        post: operations["rateByLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/helpdesk/surveys/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Ratings overall, per agent and per team, and the latest 50; admins only. */
+        get: operations["surveyReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/workflow/tickets/{id}": {
         parameters: {
             query?: never;
@@ -343,6 +397,138 @@ export interface paths {
         put: operations["putMember"];
         post?: never;
         delete: operations["deleteMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workflow/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Admins only. Secrets are never listed. */
+        get: operations["listWebhooks"];
+        put?: never;
+        /** @description Admins only. The URL must be http or https without credentials and, unless WEBHOOK_ALLOW_PRIVATE is on, name a public address (422 otherwise). The answer holds the signing secret, the only time it is shown. */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workflow/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /** @description Turning a webhook on clears why it was disabled; turning it off drops its pending deliveries. The answer holds the secret when the request set or rotated it. */
+        patch: operations["patchWebhook"];
+        trace?: never;
+    };
+    "/workflow/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workflow/macros": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Canned replies and macros. Agents get their teams' macros, admins every team's (team_id keeps one team's). */
+        get: operations["listMacros"];
+        put?: never;
+        /** @description Admins only. The body may use the placeholders {{requester.name}}, {{ticket.id}}, {{ticket.title}} and {{agent.name}}; any other {{...}} is a 422. A macro needs a body, a step or a priority. */
+        post: operations["createMacro"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workflow/macros/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** @description Admins, and agents of the macro's team (404 for others). */
+        get: operations["getMacro"];
+        put?: never;
+        post?: never;
+        delete: operations["deleteMacro"];
+        options?: never;
+        head?: never;
+        /** @description Admins only. Absent fields stay; an empty to_step or priority removes that action. */
+        patch: operations["patchMacro"];
+        trace?: never;
+    };
+    "/workflow/tickets/{id}/macros": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** @description Agents and admins: the caller's macros (an agent's teams', an admin's all) with their bodies rendered for this ticket, for the reply box. */
+        get: operations["listTicketMacros"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workflow/tickets/{id}/macros/{macro_id}/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                macro_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Agents of the macro's team and admins. Checks first (the macro's step must be allowed from the ticket's current step: 409, or exist in its process: 422), then moves the step through the workflow's transition, sets the priority through the helpdesk and posts the rendered body as the caller's reply (or internal note) through messaging. A 503 after a change says what was applied; applying again finishes. */
+        post: operations["applyMacro"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -539,6 +725,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/notifications/inbound/sendgrid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * SendGrid Inbound Parse with "POST the raw, full MIME message" on
+         * @description Off (404) unless MAIL_IN_SENDGRID_SECRET is set. The post carries the
+         *     secret as its HTTP Basic password. The message is stored and its
+         *     InboundMailWorkflow started; a message posted before is not stored
+         *     again (duplicate true). Nothing is stored for a refused post.
+         */
+        post: operations["inboundParse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notifications/inbound/addresses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which category each receiving address files new tickets in (admin) */
+        get: operations["listInboundAddresses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notifications/inbound/addresses/{address}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an e-mail address, or * for every other address */
+                address: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Map a receiving address to a category (admin) */
+        put: operations["putInboundAddress"];
+        post?: never;
+        /** Remove a mapping (admin) */
+        delete: operations["deleteInboundAddress"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -558,6 +805,16 @@ export interface components {
         };
         /** @enum {string} */
         Role: "employee" | "agent" | "admin";
+        InboundAddress: {
+            address: string;
+            /** Format: uuid */
+            category_id: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        InboundAddressList: {
+            items: components["schemas"]["InboundAddress"][];
+        };
         /** @enum {string} */
         Priority: "low" | "normal" | "high" | "urgent";
         /** @enum {string} */
@@ -800,13 +1057,23 @@ export interface components {
             name: string;
             available: boolean;
             assignable: boolean;
+            /** @description The most open tickets the member is given automatically; null for no limit. */
+            capacity: number | null;
+            /** @description The member's tickets, in any team, neither resolved nor closed. */
+            open_tickets: number;
         };
+        /**
+         * @description How the team picks the agent of a new ticket: round_robin takes the members in turn, fewest_open the member with the fewest open tickets (ties in turn). Members at capacity are skipped; when all are, the ticket waits in triage until one has room.
+         * @enum {string}
+         */
+        TeamStrategy: "round_robin" | "fewest_open";
         Team: {
             /** Format: uuid */
             id: string;
             name: string;
             calendar: components["schemas"]["Calendar"] | null;
             members: components["schemas"]["Member"][];
+            strategy: components["schemas"]["TeamStrategy"];
         };
         TeamList: {
             items: components["schemas"]["Team"][];
@@ -818,9 +1085,228 @@ export interface components {
         TeamPatch: {
             name?: string;
             calendar?: components["schemas"]["Calendar"] | null;
+            strategy?: components["schemas"]["TeamStrategy"];
         };
         MemberRequest: {
             available: boolean;
+            /** @description Admins only. Left out, it stays; null removes the limit; otherwise 1-10000 (422 else). */
+            capacity?: number | null;
+        };
+        Survey: {
+            /** Format: uuid */
+            ticket_id: string;
+            /** @enum {string} */
+            status: "none" | "pending" | "rated";
+            /** @enum {string|null} */
+            rating: "good" | "bad" | null;
+            comment: string;
+            /** Format: uuid */
+            agent_id: string | null;
+            /** Format: uuid */
+            team_id: string | null;
+            /** Format: date-time */
+            requested_at: string | null;
+            /** Format: date-time */
+            expires_at: string | null;
+            /** Format: date-time */
+            rated_at: string | null;
+            /** @enum {string|null} */
+            rated_via: "app" | "link" | null;
+        };
+        RatingRequest: {
+            /** @enum {string} */
+            rating: "good" | "bad";
+            comment?: string;
+        };
+        LinkRatingRequest: {
+            token: string;
+            /** @enum {string} */
+            rating: "good" | "bad";
+            comment?: string;
+        };
+        LinkRating: {
+            /** Format: uuid */
+            ticket_id: string;
+            /** @enum {string} */
+            rating: "good" | "bad";
+        };
+        RatingCount: {
+            good: number;
+            bad: number;
+            total: number;
+        };
+        SurveyReport: {
+            overall: components["schemas"]["RatingCount"];
+            pending: number;
+            agents: {
+                /** Format: uuid */
+                agent_id: string;
+                name: string;
+                good: number;
+                bad: number;
+                total: number;
+            }[];
+            teams: {
+                /** Format: uuid */
+                team_id: string;
+                good: number;
+                bad: number;
+                total: number;
+            }[];
+            recent: {
+                /** Format: uuid */
+                ticket_id: string;
+                title: string;
+                /** @enum {string} */
+                rating: "good" | "bad";
+                comment: string;
+                /** Format: date-time */
+                rated_at: string;
+                /** @enum {string} */
+                rated_via: "app" | "link";
+                requester_name: string;
+                /** Format: uuid */
+                agent_id: string | null;
+                agent_name: string;
+                /** Format: uuid */
+                team_id: string | null;
+            }[];
+        };
+        /** @enum {string} */
+        WebhookEventType: "ticket.created" | "ticket.updated" | "ticket.assigned" | "ticket.status_changed" | "comment.created" | "sla.warning" | "sla.breached" | "user.created" | "user.updated";
+        Webhook: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            description: string;
+            event_types: components["schemas"]["WebhookEventType"][];
+            active: boolean;
+            /**
+             * Format: date-time
+             * @description set when the receiver kept failing for the failure window
+             */
+            disabled_at: string | null;
+            disabled_reason?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description only in the answer that created or changed it */
+            secret?: string;
+        };
+        WebhookList: {
+            items: components["schemas"]["Webhook"][];
+        };
+        NewWebhook: {
+            url: string;
+            description?: string;
+            event_types: components["schemas"]["WebhookEventType"][];
+            /** @description generated when left out */
+            secret?: string;
+            /** @default true */
+            active: boolean;
+        };
+        WebhookPatch: {
+            url?: string;
+            description?: string;
+            event_types?: components["schemas"]["WebhookEventType"][];
+            active?: boolean;
+            secret?: string;
+            /** @description generate a new secret (not with secret) */
+            rotate_secret?: boolean;
+        };
+        WebhookDelivery: {
+            /** Format: uuid */
+            id: string;
+            event_id: string;
+            event_type: string;
+            subject: string;
+            /** @enum {string} */
+            status: "pending" | "delivered" | "failed" | "dropped";
+            attempts: number;
+            last_status_code: number | null;
+            /** @description the first 1 KiB of the receiver's answer */
+            last_response: string | null;
+            last_duration_ms: number | null;
+            last_error: string | null;
+            /** Format: date-time */
+            last_attempt_at: string | null;
+            /** Format: date-time */
+            delivered_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        WebhookDeliveryList: {
+            items: components["schemas"]["WebhookDelivery"][];
+        };
+        Macro: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            team_id: string;
+            name: string;
+            /** @description the reply with its placeholders */
+            body: string;
+            /** @description the body is an internal note rather than a public reply */
+            internal: boolean;
+            to_step: string | null;
+            priority: components["schemas"]["Priority"] | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        MacroList: {
+            items: components["schemas"]["Macro"][];
+        };
+        TicketMacro: components["schemas"]["Macro"] & {
+            /** @description the body with the ticket's values */
+            rendered: string;
+        };
+        TicketMacroList: {
+            items: components["schemas"]["TicketMacro"][];
+        };
+        NewMacro: {
+            /** Format: uuid */
+            team_id: string;
+            name: string;
+            body?: string;
+            /** @default false */
+            internal: boolean;
+            /** @description a step key; empty for none */
+            to_step?: string;
+            /**
+             * @description empty for none
+             * @enum {string}
+             */
+            priority?: "" | "low" | "normal" | "high" | "urgent";
+        };
+        MacroPatch: {
+            /** Format: uuid */
+            team_id?: string;
+            name?: string;
+            body?: string;
+            internal?: boolean;
+            /** @description empty removes the step action */
+            to_step?: string;
+            /**
+             * @description empty removes the priority action
+             * @enum {string}
+             */
+            priority?: "" | "low" | "normal" | "high" | "urgent";
+        };
+        MacroApplied: {
+            /** Format: uuid */
+            ticket_id: string;
+            /** Format: uuid */
+            macro_id: string;
+            /** @description the step moved to; null when unchanged */
+            step: string | null;
+            /** @description the priority set; null when unchanged */
+            priority: string | null;
+            /** Format: uuid */
+            comment_id: string | null;
+            internal: boolean;
         };
         SLAPolicy: {
             priority?: components["schemas"]["Priority"];
@@ -1324,6 +1810,108 @@ export interface operations {
             404: components["responses"]["Problem"];
         };
     };
+    ticketSurvey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The survey */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Survey"];
+                };
+            };
+            404: components["responses"]["Problem"];
+        };
+    };
+    rateTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RatingRequest"];
+            };
+        };
+        responses: {
+            /** @description The survey, rated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Survey"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+        };
+    };
+    rateByLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkRatingRequest"];
+            };
+        };
+        responses: {
+            /** @description The rating was taken */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkRating"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+        };
+    };
+    surveyReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyReport"];
+                };
+            };
+            403: components["responses"]["Problem"];
+        };
+    };
     ticketState: {
         parameters: {
             query?: never;
@@ -1538,6 +2126,7 @@ export interface operations {
                     "application/json": components["schemas"]["Team"];
                 };
             };
+            422: components["responses"]["Problem"];
         };
     };
     putMember: {
@@ -1575,6 +2164,7 @@ export interface operations {
                 };
             };
             403: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
         };
     };
     deleteMember: {
@@ -1596,6 +2186,330 @@ export interface operations {
                 };
                 content?: never;
             };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook endpoints, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            403: components["responses"]["Problem"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewWebhook"];
+            };
+        };
+        responses: {
+            /** @description The webhook, with its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook, without its secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            404: components["responses"]["Problem"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["Problem"];
+        };
+    };
+    patchWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPatch"];
+            };
+        };
+        responses: {
+            /** @description The webhook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery log, newest first, with each delivery's last attempt */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+        };
+    };
+    listMacros: {
+        parameters: {
+            query?: {
+                team_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The macros, by team and name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MacroList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+        };
+    };
+    createMacro: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewMacro"];
+            };
+        };
+        responses: {
+            /** @description The macro */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Macro"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+        };
+    };
+    getMacro: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The macro */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Macro"];
+                };
+            };
+            404: components["responses"]["Problem"];
+        };
+    };
+    deleteMacro: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["Problem"];
+        };
+    };
+    patchMacro: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MacroPatch"];
+            };
+        };
+        responses: {
+            /** @description The macro */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Macro"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+        };
+    };
+    listTicketMacros: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The macros, rendered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketMacroList"];
+                };
+            };
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+        };
+    };
+    applyMacro: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                macro_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the macro changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MacroApplied"];
+                };
+            };
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
         };
     };
     getDefinition: {
@@ -1947,6 +2861,117 @@ export interface operations {
                 };
                 content?: never;
             };
+        };
+    };
+    inboundParse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** @description the raw MIME message */
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Stored, its run started (or stored before) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        message_id: string;
+                        workflow_id: string;
+                        duplicate: boolean;
+                    };
+                };
+            };
+            401: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+        };
+    };
+    listInboundAddresses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The mappings, by address */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundAddressList"];
+                };
+            };
+            403: components["responses"]["Problem"];
+        };
+    };
+    putInboundAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an e-mail address, or * for every other address */
+                address: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    category_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The mapping */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundAddress"];
+                };
+            };
+            403: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+        };
+    };
+    deleteInboundAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an e-mail address, or * for every other address */
+                address: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["Problem"];
         };
     };
 }

@@ -6,6 +6,7 @@ import { dateTime, relativeTime } from '../lib/time'
 import { useNow } from '../lib/useNow'
 import { ErrorText, Empty, Loading } from '../ui/Status'
 import { useLiveStatus } from './LiveContext'
+import { MacroPicker } from './MacroPicker'
 import { useConversation } from './useConversation'
 
 const typingEveryMs = 3000
@@ -113,6 +114,15 @@ function Composer({
 
   return (
     <form className="composer" onSubmit={submit}>
+      {staff && (
+        <MacroPicker
+          ticketId={ticketId}
+          onInsert={(text, asNote) => {
+            setBody((prev) => (prev.trim() ? `${prev}\n${text}` : text))
+            setInternal(asNote)
+          }}
+        />
+      )}
       <label htmlFor="reply" className="visually-hidden">
         {internal ? 'Internal note' : 'Reply'}
       </label>

@@ -11,6 +11,7 @@ import { PriorityBadge, StatusBadge, stepName } from './Badges'
 import { useCategoryNames } from './hooks'
 import { SlaPanel } from './SlaPanel'
 import { StateControls } from './StateControls'
+import { SurveyPanel } from './SurveyPanel'
 import { Timeline } from './Timeline'
 
 /** TicketPage is one ticket: its details, SLA, controls, conversation and timeline. */
@@ -90,6 +91,7 @@ export function TicketPage() {
               </a>
             </p>
           )}
+          <SurveyPanel ticketId={id} requester={t.requester_id === user?.id} status={s?.status ?? t.status} />
           <Attachments ticketId={id} />
           <section className="card" aria-labelledby="timeline-title">
             <h2 id="timeline-title">Timeline</h2>
