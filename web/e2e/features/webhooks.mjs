@@ -9,51 +9,8 @@
 // `cd web && npm run build && node e2e/features/webhooks.mjs`
 // Environment: CHROMIUM (default /usr/bin/chromium), E2E_HEADED=1, E2E_LOG_LEVEL.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
-import { api, startBackend, waitFor } from '../backend.mjs'
-import { contractChecker } from '../contract.mjs'
-
-const here = dirname(fileURLToPath(import.meta.url))
-const web = resolve(here, '..', '..')
-const repo = resolve(web, '..')
-const dist = join(web, 'dist')
-const shots = join(here, '..', 'screenshots', 'webhooks')
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const started = Date.now()
-const log = (msg) => console.log(`e2e webhooks [${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`)
-
-if (!existsSync(join(dist, 'index.html'))) {
-  console.error('e2e: web/dist is not built: run npm run build first')
-  process.exit(1)
-}
-if (!existsSync(executablePath)) {
-  console.error(`e2e: no Chromium at ${executablePath}: apt-get install -y chromium`)
-  process.exit(1)
-}
-rmSync(shots, { recursive: true, force: true })
-mkdirSync(shots, { recursive: true })
-
-const results = []
-let passed = 0
-let failed = 0
-async function step(name, fn) {
-  const t0 = Date.now()
-  try {
-    await fn()
-    passed++
-    results.push(`ok   ${name} (${Date.now() - t0} ms)`)
-    log(`ok   ${name}`)
-  } catch (e) {
-    failed++
-    results.push(`FAIL ${name}: ${e.message}`)
-    log(`FAIL ${name}: ${e.stack ?? e.message}`)
-    throw e
-  }
-}
+import { api, browserTest, waitFor } from '../harness.mjs'
 
 /** verify checks a Ticketflow-Signature as a receiver should (README, "Webhooks out"). */
 function verify(secret, header, body, toleranceSeconds = 300) {
@@ -81,24 +38,16 @@ const receiver = createServer((req, res) => {
 await new Promise((r) => receiver.listen(0, '127.0.0.1', r))
 const receiverURL = `http://127.0.0.1:${receiver.address().port}/hooks/ticketflow`
 
-const contract = contractChecker(join(repo, 'api', 'openapi.yaml'))
-const pageErrors = []
-let backend
-let browser
-let page
-let exitCode = 0
-try {
-  await step('start the backend (private webhook URLs allowed, fast retries)', async () => {
+const t = browserTest('webhooks')
+await t.run(async () => {
+  const backend = await t.step('start the backend (private webhook URLs allowed, fast retries)', () =>
     // A local receiver is a private address: allowed here, for development.
-    process.env.WEBHOOK_ALLOW_PRIVATE = 'true'
-    process.env.WEBHOOK_RETRY_INTERVAL = '300ms'
-    process.env.WEBHOOK_MAX_RETRY_INTERVAL = '1s'
-    backend = await startBackend({ repo, dist, log })
-  })
+    t.start({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_INTERVAL: '300ms', WEBHOOK_MAX_RETRY_INTERVAL: '1s' }),
+  )
   const base = backend.base
   const anon = api(base)
   let adminToken, employee, categoryId
-  await step('seed an admin, a category and an employee', async () => {
+  await t.step('seed an admin, a category and an employee', async () => {
     await backend.cli('admin', 'create-user', '--email', 'admin@example.com', '--password', 'admin password 123', '--name', 'Ada Admin', '--role', 'admin')
     adminToken = (await anon('POST', '/auth/login', { email: 'admin@example.com', password: 'admin password 123' }, 200)).data.access_token
     categoryId = (await api(base, adminToken)('POST', '/helpdesk/categories', { name: 'Hardware', description: 'Laptops' }, 201)).data.id
@@ -106,20 +55,10 @@ try {
     employee = api(base, (await anon('POST', '/auth/login', { email: 'emma@example.com', password: 'emma password 123' }, 200)).data.access_token)
   })
 
-  browser = await chromium.launch({
-    executablePath,
-    headless: !process.env.E2E_HEADED,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB', timezoneId: 'Europe/Berlin' })
-  context.setDefaultTimeout(15_000)
-  page = await context.newPage()
-  page.on('pageerror', (e) => pageErrors.push(e.message))
-  page.on('dialog', (d) => void d.accept())
-  const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
-
+  const page = await t.newPage('admin', { width: 1440, height: 900 })
   let secret
-  await step('the admin registers a webhook and sees its secret once', async () => {
+
+  await t.step('the admin registers a webhook and sees its secret once', async () => {
     await page.goto(`${base}/signin`)
     await page.getByLabel('E-mail').fill('admin@example.com')
     await page.getByLabel('Password').fill('admin password 123')
@@ -131,22 +70,22 @@ try {
     await form.getByLabel('URL').fill(receiverURL)
     await form.getByLabel('Description').fill('CRM sync')
     await form.getByLabel('comment.created').check()
-    await shot('01-new-webhook')
+    await t.shot(page, '01-new-webhook')
     await form.getByRole('button', { name: 'Add webhook' }).click()
     secret = (await page.getByTestId('webhook-secret').textContent()).trim()
     if (!secret.startsWith('whsec_')) throw new Error(`secret shown: ${secret}`)
     await page.getByRole('list', { name: 'Webhooks' }).getByText(receiverURL).waitFor()
-    await shot('02-secret-shown-once')
+    await t.shot(page, '02-secret-shown-once')
     await page.getByRole('button', { name: 'Done' }).click()
     const { data } = await api(base, adminToken)('GET', '/workflow/webhooks', null, 200)
-    contract.check('GET /workflow/webhooks', 'WebhookList', data)
+    t.contract.check('GET /workflow/webhooks', 'WebhookList', data)
     if (data.items.length !== 1 || data.items[0].secret || data.items[0].event_types.join() !== 'comment.created,ticket.created') {
       throw new Error(`stored webhooks: ${JSON.stringify(data.items)}`)
     }
   })
 
   let ticketId
-  await step('a new ticket reaches the receiver after it comes back, signed', async () => {
+  await t.step('a new ticket reaches the receiver after it comes back, signed', async () => {
     ticketId = (await employee('POST', '/helpdesk/tickets', { title: 'Laptop will not boot', description: 'Black screen', category_id: categoryId, priority: 'normal' }, 201)).data.id
     await waitFor('a failed attempt while the receiver is down', async () => received.length >= 2, 30_000)
     up = true
@@ -160,7 +99,7 @@ try {
     if (verify('whsec_not-the-secret', ok.headers['ticketflow-signature'], ok.body)) throw new Error('signature verifies with another secret')
   })
 
-  await step('the delivery log shows the retries and the answer', async () => {
+  await t.step('the delivery log shows the retries and the answer', async () => {
     const item = page.locator(`li[data-webhook="${receiverURL}"]`)
     await item.getByRole('button', { name: 'Edit & log' }).click()
     const row = item.getByRole('table', { name: 'Delivery log' }).locator('tr[data-status="delivered"]').first()
@@ -169,13 +108,13 @@ try {
     if (!cells[0].includes('ticket.created') || Number(cells[2]) < 2 || !cells[3].startsWith('204')) {
       throw new Error(`log row: ${JSON.stringify(cells)}`)
     }
-    await shot('03-delivery-log')
+    await t.shot(page, '03-delivery-log')
     const id = (await api(base, adminToken)('GET', '/workflow/webhooks', null, 200)).data.items[0].id
     const { data } = await api(base, adminToken)('GET', `/workflow/webhooks/${id}/deliveries`, null, 200)
-    contract.check('GET /workflow/webhooks/{id}/deliveries', 'WebhookDeliveryList', data)
+    t.contract.check('GET /workflow/webhooks/{id}/deliveries', 'WebhookDeliveryList', data)
   })
 
-  await step('the admin edits the event types', async () => {
+  await t.step('the admin edits the event types', async () => {
     const item = page.locator(`li[data-webhook="${receiverURL}"]`)
     await item.getByLabel('comment.created').uncheck()
     await item.getByLabel('sla.breached').check()
@@ -183,30 +122,30 @@ try {
     await item.getByText('sla.breached, ticket.created').waitFor()
     const { data } = await api(base, adminToken)('GET', '/workflow/webhooks', null, 200)
     if (data.items[0].event_types.join() !== 'sla.breached,ticket.created') throw new Error(`event types: ${data.items[0].event_types}`)
-    await shot('04-events-edited')
+    await t.shot(page, '04-events-edited')
   })
 
-  await step('the admin disables and enables the webhook', async () => {
+  await t.step('the admin disables and enables the webhook', async () => {
     const item = page.locator(`li[data-webhook="${receiverURL}"]`)
     await item.getByRole('button', { name: 'Disable' }).click()
     await item.getByText('off', { exact: true }).waitFor()
     if ((await api(base, adminToken)('GET', '/workflow/webhooks', null, 200)).data.items[0].active) throw new Error('still active')
-    await shot('05-disabled')
+    await t.shot(page, '05-disabled')
     await item.getByRole('button', { name: 'Enable' }).click()
     await item.getByText('active', { exact: true }).waitFor()
   })
 
-  await step('a refused URL is explained and nothing is stored', async () => {
+  await t.step('a refused URL is explained and nothing is stored', async () => {
     const form = page.getByRole('form', { name: 'New webhook' })
     await form.getByLabel('URL').fill('ftp://files.example.com/drop')
     await form.getByRole('button', { name: 'Add webhook' }).click()
     await page.getByText('must be an http or https URL').waitFor()
-    await shot('06-refused-url')
+    await t.shot(page, '06-refused-url')
     const { data } = await api(base, adminToken)('GET', '/workflow/webhooks', null, 200)
     if (data.items.length !== 1) throw new Error(`${data.items.length} webhooks stored`)
   })
 
-  await step('the admin deletes the webhook', async () => {
+  await t.step('the admin deletes the webhook', async () => {
     const item = page.locator(`li[data-webhook="${receiverURL}"]`)
     await item.getByRole('button', { name: 'Delete' }).click()
     await page.getByText('No webhook yet').waitFor()
@@ -214,24 +153,7 @@ try {
     if (data.items.length !== 0) throw new Error(`${data.items.length} webhooks left`)
   })
 
-  await step('no page errors; the backend answers as api/openapi.yaml says', async () => {
-    if (pageErrors.length) throw new Error(pageErrors.join('\n'))
-    if (contract.problems.length) throw new Error(contract.problems.join('\n'))
+  await t.step('no page errors; the backend answers as api/openapi.yaml says', async () => {
+    t.clean()
   })
-} catch (e) {
-  exitCode = 1
-  await page?.screenshot({ path: join(shots, 'failure.png'), fullPage: true }).catch(() => {})
-  if (backend) {
-    const logFile = join(shots, 'backend.log')
-    writeFileSync(logFile, backend.logs())
-    log(`backend log: ${logFile}`)
-  }
-} finally {
-  await browser?.close().catch(() => {})
-  await backend?.stop()
-  receiver.close()
-}
-console.log(`\n${results.join('\n')}`)
-console.log(`screenshots: ${shots}`)
-console.log(`e2e webhooks: ${passed} passed, ${failed} failed in ${((Date.now() - started) / 1000).toFixed(0)}s`)
-process.exit(exitCode || (failed ? 1 : 0))
+}, async () => receiver.close())
