@@ -53,31 +53,42 @@ func (c *HelpdeskClient) SetState(ctx context.Context, in workflows.RecordStateI
 	if in.AssigneeID != "" {
 		body.AssigneeID = &in.AssigneeID
 	}
+	status, detail, err := c.call(ctx, http.MethodPut, "/helpdesk/internal/tickets/"+url.PathEscape(in.TicketID)+"/state", body)
+	if err != nil {
+		return fmt.Errorf("record state of %s in the helpdesk: %w", in.TicketID, err)
+	}
+	switch {
+	case status == http.StatusOK:
+		return nil
+	case status == http.StatusNotFound:
+		return temporal.NewNonRetryableApplicationError("the helpdesk does not know ticket "+in.TicketID, workflows.ErrTicketNotFound, nil)
+	case status >= 400 && status < 500 && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout && status != http.StatusUnauthorized:
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("the helpdesk refused the state of %s: %d %s", in.TicketID, status, detail), "StateRefused", nil)
+	default:
+		return fmt.Errorf("record state of %s in the helpdesk: %d %s", in.TicketID, status, detail)
+	}
+}
+
+// call sends body as JSON to one of the helpdesk's routes (path from the
+// root, /helpdesk/...) and returns the status and the start of the answer,
+// for messages. An error means no answer came (the helpdesk down, a
+// timeout): Temporal retries those.
+func (c *HelpdeskClient) call(ctx context.Context, method, path string, body any) (int, string, error) {
 	raw, err := json.Marshal(body)
 	if err != nil {
-		return fmt.Errorf("encode state of %s: %w", in.TicketID, err)
+		return 0, "", fmt.Errorf("encode the request: %w", err)
 	}
-	u := c.base + "/helpdesk/internal/tickets/" + url.PathEscape(in.TicketID) + "/state"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(raw))
 	if err != nil {
-		return fmt.Errorf("state request: %w", err)
+		return 0, "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("record state of %s in the helpdesk: %w", in.TicketID, err)
+		return 0, "", err
 	}
 	defer res.Body.Close()
 	detail, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-	switch {
-	case res.StatusCode == http.StatusOK:
-		return nil
-	case res.StatusCode == http.StatusNotFound:
-		return temporal.NewNonRetryableApplicationError("the helpdesk does not know ticket "+in.TicketID, workflows.ErrTicketNotFound, nil)
-	case res.StatusCode >= 400 && res.StatusCode < 500 && res.StatusCode != http.StatusTooManyRequests && res.StatusCode != http.StatusRequestTimeout && res.StatusCode != http.StatusUnauthorized:
-		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("the helpdesk refused the state of %s: %d %s", in.TicketID, res.StatusCode, detail), "StateRefused", nil)
-	default:
-		return fmt.Errorf("record state of %s in the helpdesk: %d %s", in.TicketID, res.StatusCode, detail)
-	}
+	return res.StatusCode, string(detail), nil
 }

@@ -1,11 +1,8 @@
 package activities
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -31,29 +28,18 @@ type surveyRequest struct {
 // unknown or no longer resolved, a malformed request) fails for good;
 // anything else is retried by Temporal.
 func (c *HelpdeskClient) RequestSurvey(ctx context.Context, in workflows.RequestSurveyInput) error {
-	raw, err := json.Marshal(surveyRequest{RequestKey: in.RequestKey, AgentID: in.AgentID, TeamID: in.TeamID})
-	if err != nil {
-		return fmt.Errorf("encode survey request of %s: %w", in.TicketID, err)
-	}
-	u := c.base + "/helpdesk/internal/tickets/" + url.PathEscape(in.TicketID) + "/survey"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(raw))
-	if err != nil {
-		return fmt.Errorf("survey request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := c.http.Do(req)
+	status, detail, err := c.call(ctx, http.MethodPost, "/helpdesk/internal/tickets/"+url.PathEscape(in.TicketID)+"/survey",
+		surveyRequest{RequestKey: in.RequestKey, AgentID: in.AgentID, TeamID: in.TeamID})
 	if err != nil {
 		return fmt.Errorf("ask the helpdesk for a survey of %s: %w", in.TicketID, err)
 	}
-	defer res.Body.Close()
-	detail, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
 	switch {
-	case res.StatusCode == http.StatusOK:
+	case status == http.StatusOK:
 		return nil
-	case res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusConflict || res.StatusCode == http.StatusUnprocessableEntity:
+	case status == http.StatusNotFound || status == http.StatusConflict || status == http.StatusUnprocessableEntity:
 		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("the helpdesk refused the survey of %s: %d %s", in.TicketID, res.StatusCode, detail), workflows.ErrSurveyRefused, nil)
+			fmt.Sprintf("the helpdesk refused the survey of %s: %d %s", in.TicketID, status, detail), workflows.ErrSurveyRefused, nil)
 	default:
-		return fmt.Errorf("ask the helpdesk for a survey of %s: %d %s", in.TicketID, res.StatusCode, detail)
+		return fmt.Errorf("ask the helpdesk for a survey of %s: %d %s", in.TicketID, status, detail)
 	}
 }

@@ -36,6 +36,9 @@ type Config struct {
 	Audience   string
 	AccessTTL  time.Duration
 	RefreshTTL time.Duration
+	// PasswordResetTTL is how long a password reset link works; zero
+	// means DefaultPasswordResetTTL.
+	PasswordResetTTL time.Duration
 }
 
 // Service implements the identity provider's use cases. Its methods are

@@ -41,6 +41,8 @@ func (h *Handler) Routes() http.Handler {
 	r.Post("/refresh", h.refresh)
 	r.Post("/logout", h.logout)
 	r.Post("/token", h.serviceToken)
+	r.Post("/password-reset", h.requestPasswordReset)
+	r.Post("/password-reset/confirm", h.confirmPasswordReset)
 	r.Get("/.well-known/jwks.json", h.jwks)
 	r.Get("/verify-admin", ui.verifyAdmin)
 	r.Group(func(r chi.Router) {

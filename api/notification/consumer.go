@@ -42,7 +42,7 @@ func (s *Service) HandleEvent(ctx context.Context, e events.Event) error {
 	if err != nil {
 		return rabbitmq.Permanent(err)
 	}
-	if c.user == nil && c.ticket == nil && len(c.notices) == 0 {
+	if c.user == nil && c.ticket == nil && len(c.notices) == 0 && c.passwordReset == nil {
 		log.Warn("notification consumer ignores an event it is not bound to")
 		return nil
 	}
@@ -96,6 +96,13 @@ func (s *Service) apply(ctx context.Context, tx pgx.Tx, e events.Event, c change
 			return nil, false, fmt.Errorf("event %s: %w", e.ID, err)
 		}
 		created = append(created, got...)
+		queued = queued || q
+	}
+	if c.passwordReset != nil {
+		q, err := s.queuePasswordResetEmail(ctx, tx, e, *c.passwordReset, log)
+		if err != nil {
+			return nil, false, fmt.Errorf("event %s: %w", e.ID, err)
+		}
 		queued = queued || q
 	}
 	return created, queued, nil

@@ -46,7 +46,7 @@ func nextDueDelivery(ctx context.Context, tx pgx.Tx) (delivery, bool, error) {
 		raw []byte
 	)
 	err := tx.QueryRow(ctx, `
-		SELECT id::text, notification_id::text, user_id::text, attempts, message FROM email_deliveries
+		SELECT id::text, coalesce(notification_id::text, ''), user_id::text, attempts, message FROM email_deliveries
 		WHERE status = 'queued' AND next_attempt_at <= now()
 		ORDER BY next_attempt_at
 		LIMIT 1
@@ -81,6 +81,15 @@ func recordAttempt(ctx context.Context, tx pgx.Tx, id string, a attempt) error {
 		id, status, lastError, a.retryIn.Seconds())
 	if err != nil {
 		return fmt.Errorf("record attempt on e-mail %s: %w", id, err)
+	}
+	if status != statusQueued {
+		// A sensitive e-mail (a password reset link) keeps its secret no
+		// longer than it takes to send it.
+		if _, err := tx.Exec(ctx, `
+			UPDATE email_deliveries SET message = message || jsonb_build_object('text', $2::text, 'html', '')
+			WHERE id = $1 AND sensitive`, id, redactedText); err != nil {
+			return fmt.Errorf("redact e-mail %s: %w", id, err)
+		}
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO email_attempts (delivery_id, outcome, detail) VALUES ($1, $2, $3)`, id, a.outcome, detail); err != nil {
 		return fmt.Errorf("log attempt on e-mail %s: %w", id, err)

@@ -24,6 +24,7 @@ func EventTypes() []string {
 		events.CommentCreated, events.SLAWarning, events.SLABreached, events.UserCreated, events.UserUpdated,
 		events.WebhookDisabled,
 		events.SurveyRequested,
+		events.UserPasswordResetRequested,
 	}
 }
 
@@ -137,6 +138,8 @@ type change struct {
 	user    *userData
 	ticket  *ticketFacts
 	notices []notice
+	// passwordReset is a reset link to mail, without a notification.
+	passwordReset *passwordResetData
 }
 
 // ticketFacts is what an event tells of a ticket, for the directory.
@@ -181,6 +184,8 @@ func interpret(e events.Event) (change, error) {
 		c, err = surveyChange(e)
 	case events.WebhookDisabled:
 		c, err = webhookDisabledChange(e)
+	case events.UserPasswordResetRequested:
+		c, err = passwordResetChange(e)
 	default:
 		return change{}, nil
 	}

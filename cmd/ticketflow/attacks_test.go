@@ -27,6 +27,7 @@ func TestHostileInput(t *testing.T) {
 	t.Run("XSS", func(t *testing.T) { testXSS(t, f) })
 	t.Run("SQLMetacharacters", func(t *testing.T) { testSQLMetacharacters(t, f) })
 	t.Run("Oversized", func(t *testing.T) { testOversized(t, f) })
+	t.Run("PasswordResetBodies", func(t *testing.T) { testPasswordResetBodies(t, f) })
 	t.Run("SlowHeaders", func(t *testing.T) { testSlowHeaders(t, f) })
 }
 

@@ -93,6 +93,10 @@ var authzRules = map[string]rule{
 	"POST /auth/temporal-session":     adminRoute,
 	// Mail-in asks for the account of an e-mail's sender.
 	"POST /auth/internal/mail-senders": internalRoute,
+	// Password reset: anyone may ask (202 alike for every e-mail), and
+	// the mailed token, not a caller, authorizes the new password.
+	"POST /auth/password-reset":         publicRoute,
+	"POST /auth/password-reset/confirm": publicRoute,
 	// The catalog is for anyone signed in, services included (documented
 	// in api/helpdesk/routes.go).
 	"GET /helpdesk/categories":           signedIn,
@@ -434,6 +438,10 @@ func (f *fixture) request(t *testing.T, route string, who caller) *http.Request 
 		body = map[string]string{"refresh_token": "not-a-token"}
 	case "POST /auth/token":
 		body = map[string]string{"grant_type": "client_credentials", "client_id": f.service.id, "client_secret": f.service.secret}
+	case "POST /auth/password-reset":
+		body = map[string]string{"email": fmt.Sprintf("reset%d@example.com", f.seq)}
+	case "POST /auth/password-reset/confirm":
+		body = map[string]string{"token": "not-a-token", "password": "a long enough password"}
 	case "POST /helpdesk/categories":
 		body = map[string]string{"name": fmt.Sprintf("Category %d", f.seq)}
 	case "POST /helpdesk/tickets":

@@ -104,6 +104,8 @@ func (a *App) AuthService(ctx context.Context) (*auth.Service, *auth.KeyStore, e
 		Audience:   a.Config.JWTAudience,
 		AccessTTL:  a.Config.AccessTTL,
 		RefreshTTL: a.Config.RefreshTTL,
+
+		PasswordResetTTL: a.Config.PasswordResetTTL,
 	}, a.Log)
 	a.mu.Lock()
 	a.authSvc, a.authKeys = svc, keys

@@ -65,6 +65,8 @@ type Config struct {
 	JWTAudience string        `env:"JWT_AUDIENCE" envDefault:"ticketflow"`
 	AccessTTL   time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
 	RefreshTTL  time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
+	// PasswordResetTTL is how long a mailed password reset link works.
+	PasswordResetTTL time.Duration `env:"PASSWORD_RESET_TTL" envDefault:"1h"`
 	// JWKSURL is where services other than auth fetch the signing keys.
 	JWKSURL string `env:"JWKS_URL" envDefault:"http://127.0.0.1:8081/auth/.well-known/jwks.json"`
 	// SigningKeyRotation is how old the active signing key may grow before
@@ -225,6 +227,7 @@ func (c Config) Validate() error {
 	check(c.DatabaseMaxConns > 0, "DATABASE_MAX_CONNS must be positive")
 	check(c.AccessTTL >= time.Minute && c.AccessTTL <= 24*time.Hour, "ACCESS_TOKEN_TTL must be between 1m and 24h")
 	check(c.RefreshTTL > c.AccessTTL, "REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL")
+	check(c.PasswordResetTTL >= time.Minute && c.PasswordResetTTL <= 24*time.Hour, "PASSWORD_RESET_TTL must be between 1m and 24h")
 	check(c.JWTIssuer != "" && c.JWTAudience != "", "JWT_ISSUER and JWT_AUDIENCE must not be empty")
 	check(c.MaxBodyBytes >= 1024, "MAX_BODY_BYTES must be at least 1024")
 	check(c.LoginLimitPerAccount > 0 && c.LoginLimitPerAddress > 0 && c.LoginLimitWindow > 0, "LOGIN_LIMIT_* must be positive")

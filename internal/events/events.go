@@ -37,6 +37,10 @@ const (
 	// rating; its data carries the signed one-click link token, so it is
 	// not in Types() either: webhooks must never deliver it.
 	SurveyRequested = "survey.requested"
+	// UserPasswordResetRequested asks the notification service to mail a
+	// password reset link; its data carries the reset token, so it is not
+	// in Types(): webhooks must never deliver it.
+	UserPasswordResetRequested = "user.password_reset_requested"
 )
 
 // Types returns every event type of Ticketflow, in a new slice.

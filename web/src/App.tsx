@@ -2,6 +2,7 @@ import { Navigate, Route, Routes } from 'react-router'
 import { AdminPage } from './admin/AdminPage'
 import { useAuth } from './auth/AuthContext'
 import { homeFor, RequireRole } from './auth/RequireRole'
+import { ForgotPasswordPage, ResetPasswordPage } from './auth/PasswordResetPages'
 import { SignInPage, SignUpPage } from './auth/SignInPage'
 import { BoardPage } from './board/BoardPage'
 import { Shell } from './layout/Shell'
@@ -23,6 +24,8 @@ export function App() {
     <Routes>
       <Route path="/signin" element={<SignInPage />} />
       <Route path="/signup" element={<SignUpPage />} />
+      <Route path="/forgot-password" element={<ForgotPasswordPage />} />
+      <Route path="/reset-password" element={<ResetPasswordPage />} />
       {/* A survey e-mail's link works without signing in. */}
       <Route path="/survey" element={<SurveyLinkPage />} />
       <Route element={<RequireRole><Shell /></RequireRole>}>

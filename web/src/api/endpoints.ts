@@ -24,6 +24,9 @@ export const authApi = {
   login: (body: { email: string; password: string }) => call('POST /auth/login', { body, anonymous: true }),
   refresh: (refresh_token: string) => call('POST /auth/refresh', { body: { refresh_token }, anonymous: true }),
   logout: (refresh_token: string) => call('POST /auth/logout', { body: { refresh_token }, anonymous: true }),
+  requestPasswordReset: (email: string) => call('POST /auth/password-reset', { body: { email }, anonymous: true }),
+  confirmPasswordReset: (token: string, password: string) =>
+    call('POST /auth/password-reset/confirm', { body: { token, password }, anonymous: true }),
   me: () => call('GET /auth/me'),
   users: (query: { q?: string; role?: Role | ''; cursor?: string } = {}) => call('GET /auth/users', { query: { limit: 100, ...query } }),
   patchUser: (id: string, body: { role?: Role; active?: boolean; name?: string }) =>

@@ -59,6 +59,9 @@ export function SignInPage() {
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
         <p>
+          <Link to="/forgot-password">Forgot your password?</Link>
+        </p>
+        <p>
           New here? <Link to="/signup">Create an account</Link>
         </p>
       </form>
