@@ -28,6 +28,8 @@ func TestTemporalError_MapsEngineFailures(t *testing.T) {
 		{"query no worker answered in time", serviceerror.NewDeadlineExceeded("query timed out before a worker could process it"), apperr.Unavailable},
 		{"update not answered in time", client.NewWorkflowUpdateServiceTimeoutOrCanceledError(errors.New("context deadline exceeded")), apperr.Unavailable},
 		{"server unreachable", serviceerror.NewUnavailable("connection refused"), apperr.Unavailable},
+		{"no worker running", serviceerror.NewFailedPrecondition("no poller seen for task queue recently, worker may be down"), apperr.Unavailable},
+		{"another precondition", serviceerror.NewFailedPrecondition("namespace is not active"), apperr.Internal},
 		{"anything else", errors.New("bug"), apperr.Internal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -258,6 +259,9 @@ func temporalError(err error, what string) error {
 		deadline      *serviceerror.DeadlineExceeded
 		unavailable   *serviceerror.Unavailable
 		updateTimeout *client.WorkflowUpdateServiceTimeoutOrCanceledError
+		// "no poller seen for task queue recently, worker may be down": a
+		// query while no worker is running.
+		precondition *serviceerror.FailedPrecondition
 	)
 	switch {
 	case errors.As(err, &app):
@@ -269,7 +273,7 @@ func temporalError(err error, what string) error {
 	case errors.As(err, &exhausted):
 		return &apperr.Error{Code: apperr.TooManyRequests, Message: "the ticket is busy with other changes, try again", RetryAfter: 1}
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &deadline), errors.As(err, &updateTimeout),
-		errors.As(err, &unavailable):
+		errors.As(err, &unavailable), errors.As(err, &precondition) && strings.Contains(precondition.Message, "poller"):
 		// Temporal, or the worker that answers for the run, is down or
 		// behind (the chaos suite restarts both under load): the request
 		// may succeed moments later, and changed nothing.
