@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	netmail "net/mail"
+	"net/url"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -164,16 +165,22 @@ func (h *MailInHandler) listAddresses(w http.ResponseWriter, r *http.Request) {
 }
 
 // addressParam returns the {address} of the path, lower case: "*" or an
-// e-mail address.
+// e-mail address. The router matches the escaped path when it has escapes
+// (a client's encodeURIComponent sends "@" as %40), so it is unescaped here.
 func addressParam(r *http.Request) (string, error) {
-	a := strings.ToLower(strings.TrimSpace(chi.URLParam(r, "address")))
+	invalid := apperr.WithFields(apperr.Unprocessable, "the request has invalid fields",
+		apperr.FieldError{Field: "address", Message: "must be an e-mail address or *"})
+	a, err := url.PathUnescape(chi.URLParam(r, "address"))
+	if err != nil {
+		return "", invalid
+	}
+	a = strings.ToLower(strings.TrimSpace(a))
 	if a == "*" {
 		return a, nil
 	}
 	p, err := netmail.ParseAddress(a)
 	if err != nil || p.Address != a || len(a) > 254 {
-		return "", apperr.WithFields(apperr.Unprocessable, "the request has invalid fields",
-			apperr.FieldError{Field: "address", Message: "must be an e-mail address or *"})
+		return "", invalid
 	}
 	return a, nil
 }

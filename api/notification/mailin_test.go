@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -170,6 +171,69 @@ func TestMailIn_CategoryFollowsTheReceivingAddress(t *testing.T) {
 		if _, res := m.classify(mailFromTo("a@example.org", to, "x")); res.CategoryID != want || res.ReplyTicketID != "" {
 			t.Errorf("to %s: category %q, want %q", to, res.CategoryID, want)
 		}
+	}
+}
+
+// TestInboundAddresses_AdminScreenRoundTrip calls the mapping routes as the
+// web app's Admin → Incoming mail does: the address in the path escaped
+// with encodeURIComponent ("@" as %40), listed, changed, refused, deleted.
+func TestInboundAddresses_AdminScreenRoundTrip(t *testing.T) {
+	m := newMailEnv(t, 100)
+	admin := newPerson(t, m.keys, "Ada Admin", authn.RoleAdmin)
+	hw, def := uuid.NewString(), uuid.NewString()
+	do := func(method, escaped, body string) (int, string) {
+		t.Helper()
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, _ := http.NewRequest(method, m.inbound.URL+"/notifications/inbound/addresses"+escaped, rd)
+		req.Header.Set("Authorization", "Bearer "+admin.token)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := do("PUT", "/Support%40Example.com", `{"category_id":"`+hw+`"}`); code != 200 || !strings.Contains(body, `"address":"support@example.com"`) {
+		t.Fatalf("map an escaped address: %d %s", code, body)
+	}
+	if code, body := do("PUT", "/*", `{"category_id":"`+hw+`"}`); code != 200 {
+		t.Fatalf("map the default: %d %s", code, body)
+	}
+	if code, body := do("PUT", "/%2A", `{"category_id":"`+def+`"}`); code != 200 || !strings.Contains(body, `"address":"*"`) {
+		t.Fatalf("change the default, escaped: %d %s", code, body)
+	}
+	code, body := do("GET", "", "")
+	want := `"items":[{"address":"*","category_id":"` + def + `"`
+	if code != 200 || !strings.Contains(body, want) || !strings.Contains(body, `{"address":"support@example.com","category_id":"`+hw+`"`) {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	if _, res := m.classify(mailFromTo("a@example.org", "support@example.com", "x")); res.CategoryID != hw {
+		t.Fatalf("mail to the mapped address: category %q, want %q", res.CategoryID, hw)
+	}
+	for _, bad := range []string{"/not-an-address", "/a%40b%40example.com", "/Ada%20%3Cada%40example.com%3E"} {
+		code, body := do("PUT", bad, `{"category_id":"`+hw+`"}`)
+		if code != 422 || !strings.Contains(body, `"field":"address"`) {
+			t.Errorf("PUT %s: %d %s, want 422 naming the address", bad, code, body)
+		}
+	}
+	if code, body := do("PUT", "/x%40example.com", `{"category_id":"nope"}`); code != 422 || !strings.Contains(body, `"field":"category_id"`) {
+		t.Fatalf("a malformed category: %d %s", code, body)
+	}
+	if code, body := do("DELETE", "/support%40example.com", ""); code != 204 {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	if code, _ := do("DELETE", "/support%40example.com", ""); code != 404 {
+		t.Fatalf("delete again: %d, want 404", code)
+	}
+	if code, body := do("GET", "", ""); code != 200 || strings.Contains(body, "support@example.com") {
+		t.Fatalf("list after delete: %d %s", code, body)
 	}
 }
 

@@ -1,6 +1,7 @@
 import { Navigate, NavLink, Route, Routes } from 'react-router'
 import { CategoriesAdmin } from './CategoriesAdmin'
 import { MacrosAdmin } from './MacrosAdmin'
+import { MailAddressesAdmin } from './MailAddressesAdmin'
 import { ProcessAdmin } from './ProcessAdmin'
 import { SlaAdmin } from './SlaAdmin'
 import { SurveysAdmin } from './SurveysAdmin'
@@ -21,6 +22,7 @@ export function AdminPage() {
         <NavLink to="/admin/sla">SLA policies</NavLink>
         <NavLink to="/admin/surveys">Satisfaction</NavLink>
         <NavLink to="/admin/webhooks">Webhooks</NavLink>
+        <NavLink to="/admin/mail">Incoming mail</NavLink>
         <NavLink to="/admin/macros">Canned replies</NavLink>
       </nav>
       <Routes>
@@ -32,6 +34,7 @@ export function AdminPage() {
         <Route path="sla" element={<SlaAdmin />} />
         <Route path="surveys" element={<SurveysAdmin />} />
         <Route path="webhooks" element={<WebhooksAdmin />} />
+        <Route path="mail" element={<MailAddressesAdmin />} />
         <Route path="macros" element={<MacrosAdmin />} />
       </Routes>
     </main>

@@ -96,6 +96,14 @@ export const notificationApi = {
   readAll: () => call('POST /notifications/read-all'),
 }
 
+/** mailInApi is the admins' e-mail in setting: which receiving address opens tickets in which category ("*" is every other address). */
+export const mailInApi = {
+  addresses: () => call('GET /notifications/inbound/addresses'),
+  put: (address: string, category_id: string) =>
+    call('PUT /notifications/inbound/addresses/{address}', { params: { address }, body: { category_id } }),
+  remove: (address: string) => call('DELETE /notifications/inbound/addresses/{address}', { params: { address } }),
+}
+
 type WebhookBody = import('./schema').components['schemas']['NewWebhook']
 type WebhookChange = import('./schema').components['schemas']['WebhookPatch']
 

@@ -804,7 +804,7 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description an e-mail address, or * for every other address */
+                /** @description an e-mail address (case-insensitive, stored lower case; may be percent-encoded, e.g. @ as %40), or * for every other address */
                 address: string;
             };
             cookie?: never;
@@ -3019,7 +3019,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description an e-mail address, or * for every other address */
+                /** @description an e-mail address (case-insensitive, stored lower case; may be percent-encoded, e.g. @ as %40), or * for every other address */
                 address: string;
             };
             cookie?: never;
@@ -3051,7 +3051,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description an e-mail address, or * for every other address */
+                /** @description an e-mail address (case-insensitive, stored lower case; may be percent-encoded, e.g. @ as %40), or * for every other address */
                 address: string;
             };
             cookie?: never;
@@ -3065,7 +3065,9 @@ export interface operations {
                 };
                 content?: never;
             };
+            403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
         };
     };
 }

@@ -38,6 +38,7 @@ export type Macro = S['Macro']
 export type TicketMacro = S['TicketMacro']
 export type NewMacro = S['NewMacro']
 export type MacroPatch = S['MacroPatch']
+export type InboundAddress = S['InboundAddress']
 export type MacroApplied = S['MacroApplied']
 export type SurveyReport = S['SurveyReport']
 
