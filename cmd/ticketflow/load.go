@@ -25,7 +25,8 @@ func newLoadCommand() *cobra.Command {
           write the state file the other commands read
   seed    bulk-load historical tickets straight into the helpdesk schema
   open    open tickets at a rate, each until its assignee is visible; with
-          --compare beside a bare Temporal workflow; --find-max steps the rate up
+          --compare beside a bare Temporal workflow and a plain insert;
+          --find-max steps the rate up
   browse  list, search and detail pages as agents, at a rate
   reply   agents' comments at a rate, timed to the requesters' WebSockets
   mixed   a day's help-desk traffic (browsing, opening, replies, transitions)
@@ -34,9 +35,13 @@ func newLoadCommand() *cobra.Command {
           SDK) and measure what holding them costs at checkpoints
 
 The scenarios are open-loop: arrivals keep their schedule whatever the answers,
-so a slow system shows as latency, not as a lower rate. Each prints a progress
-line on stderr every second, a table at the end, and a JSON summary on stdout
-(or --out). setup and seed use the server's configuration (DATABASE_URL, ...),
+so a slow system shows as latency, not as a lower rate. With --compare, open,
+browse, reply and mixed run bare baselines beside, interleaved (a Temporal
+workflow with two no-op activities; a plain PostgreSQL insert, and for reads a
+plain select by primary key) and report each step's p50, p99 and throughput
+as ratios to them, which hold better on a noisy machine than the figures
+alone. Each prints a progress line on stderr every second, a table at the end,
+and a JSON summary on stdout (or --out). setup and seed use the server's configuration (DATABASE_URL, ...),
 so run them with the same environment as the server.`,
 	}
 	load.PersistentFlags().StringVar(&statePath, "state", "load-state.json", "load state file written by setup")

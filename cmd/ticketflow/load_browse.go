@@ -43,6 +43,7 @@ type browseOptions struct {
 	rate        float64
 	duration    time.Duration
 	maxInFlight int
+	compare     bool
 }
 
 func newLoadBrowseCommand(statePath *string) *cobra.Command {
@@ -58,7 +59,13 @@ the desk's agents, in a fixed cycle of 20: 4 list pages (newest first, or one
 status), 4 filtered ones (category, assignee or priority with a status), 6
 full-text searches (q, with a filter), 5 ticket details and 1 ticket history,
 25 tickets a page. Details are of tickets the lists returned. The latency of
-each kind of page is reported apart. Seed the helpdesk first (load seed).`,
+each kind of page is reported apart. Seed the helpdesk first (load seed).
+
+--compare runs, at the same rate and interleaved, two bare PostgreSQL
+baselines on DATABASE_URL (a schema of its own, created and dropped, a pool of
+4): a plain SELECT of a ticket-shaped row by primary key (the read baseline,
+among as many rows as were seeded) and a plain INSERT of one. The report gives
+each page's p50, p99 and throughput over each baseline's.`,
 		Example: `  ticketflow load browse --rate 200 --duration 30s`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -75,6 +82,7 @@ each kind of page is reported apart. Seed the helpdesk first (load seed).`,
 	cmd.Flags().Float64Var(&o.rate, "rate", 200, "requests per second")
 	cmd.Flags().DurationVar(&o.duration, "duration", 30*time.Second, "how long arrivals go on")
 	cmd.Flags().IntVar(&o.maxInFlight, "max-in-flight", 2000, "requests in flight; arrivals over it are dropped and counted as errors")
+	cmd.Flags().BoolVar(&o.compare, "compare", false, "run the bare baselines beside, interleaved: a plain PostgreSQL select by primary key and a plain insert")
 	meas.register(cmd)
 	return cmd
 }
@@ -106,20 +114,32 @@ func runBrowse(cmd *cobra.Command, st *loadState, o browseOptions, meas measureF
 	}
 	report := newReport(cmd, "browse")
 	report.Notes = append(report.Notes, fmt.Sprintf("browse: GET %s/helpdesk/tickets… as %d agents; %d tickets seeded by load seed", st.Base, len(st.Agents), st.Seeded))
+	var bl *baselines
+	if o.compare {
+		if bl, err = startBaselines(ctx, report, baselineOptions{readRows: seedReadRows(st.Seeded)}); err != nil {
+			return err
+		}
+		defer bl.close(ctx)
+	}
 	ms, err := meas.start(ctx)
 	if err != nil {
 		return err
 	}
 	stream := loadtest.NewStream("browse", pageList, pageFiltered, pageSearch, pageDetail, pageHistory)
-	stop := ms.progress(ctx, cmd, fmt.Sprintf("browse %g/s", o.rate), o.duration, stream)
-	loadtest.OpenLoop{Rate: o.rate, Duration: o.duration, MaxInFlight: o.maxInFlight}.Run(ctx, stream, func(ctx context.Context) error {
-		return b.request(ctx, stream)
-	})
+	runs := []streamRun{{stream: stream, rate: o.rate, op: b.request}}
+	if bl != nil {
+		runs = append(runs, bl.runs(0, o.rate, o.rate)...)
+	}
+	stop := ms.progress(ctx, cmd, fmt.Sprintf("browse %g/s", o.rate), o.duration, streamsOf(runs)...)
+	runInterleaved(ctx, runs, o.duration, o.maxInFlight, 0)
 	stop()
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	report.Steps = []loadtest.Step{{Rate: o.rate, Streams: []loadtest.StreamResult{stream.Result(o.rate)}}}
+	step := loadtest.Step{Rate: o.rate, Streams: results(runs)}
+	pages := []string{pageList, pageFiltered, pageSearch, pageDetail, pageHistory}
+	step.AddRatios(append(pairAll("browse", pages, streamSelect, stepSelect), pairAll("browse", pages, streamInsert, stepInsert)...)...)
+	report.Steps = []loadtest.Step{step}
 	return ms.finish(cmd, report)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -60,6 +61,36 @@ type mixedOptions struct {
 	tickets     int
 	maxInFlight int
 	timeout     time.Duration
+	compare     bool
+}
+
+// The baselines' yardsticks in a mix: the steps that go through Temporal
+// (opening's "assigned", a transition's update and the state's query) are
+// judged against the bare workflow, the other writes (the ticket's and the
+// comments' POSTs) against the plain insert, and the pages that only read
+// PostgreSQL against the plain select. Each baseline runs at the rate of the
+// operations it is the yardstick of.
+var (
+	mixedTemporalOps   = []string{opOpen, opTransition}
+	mixedWriteOps      = []string{opOpen, opAgentReply, opRequesterReply}
+	mixedReadOps       = []string{opBrowse, opMyTickets, opBoard}
+	mixedTemporalSteps = []string{stepAssigned, stepState, stepTransition}
+	mixedWriteSteps    = []string{stepCreate, stepAgentReply, stepRequesterReply}
+	mixedReadSteps     = []string{pageList, pageFiltered, pageSearch, pageDetail, pageHistory, stepMyTickets, stepBoard}
+)
+
+// mixedBaselineRates returns the rates of the baselines beside a mix at
+// rate with the given shares: each the rate of the operations it is the
+// yardstick of.
+func mixedBaselineRates(rate float64, shares map[string]float64) (bare, insert, sel float64) {
+	sum := func(ops []string) float64 {
+		var s float64
+		for _, op := range ops {
+			s += shares[op]
+		}
+		return math.Round(rate*s*1000) / 1000
+	}
+	return sum(mixedTemporalOps), sum(mixedWriteOps), sum(mixedReadOps)
 }
 
 func newLoadMixedCommand(statePath *string) *cobra.Command {
@@ -87,7 +118,17 @@ dealt in the proportions of --mix (name=weight, spread evenly over the run):
 Replies and transitions act on tickets opened through the API: --tickets
 opened before the clock starts, and every ticket the run opens. Each step's
 latency is reported apart. Seed the helpdesk first (load seed) for browsing
-to read a realistic table.`,
+to read a realistic table.
+
+--compare runs the bare baselines beside, interleaved, each at the rate of
+the operations it is the yardstick of: the Temporal workflow with two no-op
+activities (TEMPORAL_ADDRESS, worker in this process) at the rate of open and
+transition, judged against "assigned", "state" and "transition", the steps
+that go through Temporal; a plain PostgreSQL INSERT of a ticket-shaped row at
+the rate of open and the replies, judged against "create" and the replies; a
+plain SELECT of one by primary key at the rate of browse, my-tickets and
+board, judged against the pages, "my tickets" and "board" (DATABASE_URL, a
+schema of its own, created and dropped, a pool of 4).`,
 		Example: `  ticketflow load mixed --rate 100 --duration 60s`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -116,6 +157,7 @@ to read a realistic table.`,
 	f.IntVar(&o.tickets, "tickets", 20, "tickets opened before the clock starts, for replies and transitions")
 	f.IntVar(&o.maxInFlight, "max-in-flight", 2000, "operations in flight; arrivals over it are dropped and counted as errors")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up on an operation after this long")
+	f.BoolVar(&o.compare, "compare", false, "run the bare baselines beside, interleaved: a Temporal workflow with two no-op activities, a plain PostgreSQL insert and select")
 	meas.register(cmd)
 	return cmd
 }
@@ -175,6 +217,15 @@ func runMixed(cmd *cobra.Command, st *loadState, o mixedOptions, mix loadtest.Mi
 	report.Notes = append(report.Notes,
 		fmt.Sprintf("mixed: %s of %g operations/s at %s, as %d agents and %d employees; %d tickets seeded by load seed",
 			strings.Join(shares, ", "), o.rate, st.Base, len(st.Agents), len(st.Employees), st.Seeded))
+	var bl *baselines
+	bareRate, insertRate, selectRate := mixedBaselineRates(o.rate, shareOf)
+	if o.compare {
+		if bl, err = startBaselines(ctx, report, baselineOptions{bare: bareRate > 0, readRows: seedReadRows(st.Seeded)}); err != nil {
+			return err
+		}
+		defer bl.close(ctx)
+		report.Notes = append(report.Notes, fmt.Sprintf("baseline rates: bare %g/s, insert %g/s, select %g/s", bareRate, insertRate, selectRate))
+	}
 	ms, err := meas.start(ctx)
 	if err != nil {
 		return err
@@ -182,20 +233,25 @@ func runMixed(cmd *cobra.Command, st *loadState, o mixedOptions, mix loadtest.Mi
 	stream := loadtest.NewStream("mixed",
 		pageList, pageFiltered, pageSearch, pageDetail, pageHistory, stepMyTickets,
 		stepCreate, stepAssigned, stepAgentReply, stepRequesterReply, stepState, stepTransition, stepBoard)
-	stop := ms.progress(ctx, cmd, fmt.Sprintf("mixed %g/s", o.rate), o.duration, stream)
-	loadtest.OpenLoop{Rate: o.rate, Duration: o.duration, MaxInFlight: o.maxInFlight}.Run(ctx, stream, func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, o.timeout)
-		defer cancel()
-		return s.operate(ctx, stream)
-	})
+	runs := []streamRun{{stream: stream, rate: o.rate, op: s.operate}}
+	if bl != nil {
+		runs = append(runs, bl.runs(bareRate, insertRate, selectRate)...)
+	}
+	stop := ms.progress(ctx, cmd, fmt.Sprintf("mixed %g/s", o.rate), o.duration, streamsOf(runs)...)
+	runInterleaved(ctx, runs, o.duration, o.maxInFlight, o.timeout)
 	stop()
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	res := stream.Result(o.rate)
+	step := loadtest.Step{Rate: o.rate, Streams: results(runs)}
+	res := step.Stream("mixed")
 	// Steps no operation reached (a mix without them) stay out of the table.
 	res.Steps = slices.DeleteFunc(res.Steps, func(name string) bool { return res.Latency[name].Count == 0 })
-	report.Steps = []loadtest.Step{{Rate: o.rate, Streams: []loadtest.StreamResult{res}}}
+	step.AddRatios(append(append(
+		pairAll("mixed", mixedTemporalSteps, streamBare, stepWorkflow),
+		pairAll("mixed", mixedWriteSteps, streamInsert, stepInsert)...),
+		pairAll("mixed", mixedReadSteps, streamSelect, stepSelect)...)...)
+	report.Steps = []loadtest.Step{step}
 	report.Notes = append(report.Notes, fmt.Sprintf("tickets acted on at the end: %d", s.ticketCount()))
 	return ms.finish(cmd, report)
 }

@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
-	"go.temporal.io/sdk/client"
 
 	"github.com/ticketflow/ticketflow/internal/loadtest"
 )
@@ -66,12 +63,17 @@ It records "create" (the POST) and "assigned" (from the POST leaving to the
 answer that shows the assignee).
 
 --compare runs, in the same process over the same window and at the same rate,
-interleaved half an interval apart, the bare baseline: a Temporal workflow with
-two no-op activities started with the SDK (ExecuteWorkflow, then waiting for
-its result) on a task queue of its own, served by a worker in this process, on
-the same Temporal server (TEMPORAL_ADDRESS). The report then gives the rate
-ratio and the latency overhead of the pipeline over the bare workflow.
---pipeline=false --compare runs the baseline alone; --bare-eager starts the
+interleaved (stream k of n a k/n interval later), the bare baselines: a
+Temporal workflow with two no-op activities started with the SDK
+(ExecuteWorkflow, then waiting for its result) on a task queue of its own,
+served by a worker in this process, on the same Temporal server
+(TEMPORAL_ADDRESS), and a plain PostgreSQL insert of a ticket-shaped row into a
+scratch table of its own (a schema of its own in DATABASE_URL, created and
+dropped by the tool, a pool of 4). The report then
+gives the rate ratio and the latency overhead of the pipeline over the bare
+workflow, and the ratios (p50, p99, throughput) of "assigned" to the bare
+workflow and of "create" to the plain insert.
+--pipeline=false --compare runs the baselines alone; --bare-eager starts the
 bare workflows with eager start, as Ticketflow's own starter does.
 
 --find-max steps the rate through --rates, --step each, and reports per stream
@@ -103,7 +105,7 @@ stops once every stream has failed a step.`,
 	f := cmd.Flags()
 	f.Float64Var(&o.rate, "rate", 20, "tickets opened per second")
 	f.DurationVar(&o.duration, "duration", 60*time.Second, "how long arrivals go on")
-	f.BoolVar(&o.compare, "compare", false, "run the bare Temporal baseline beside, interleaved")
+	f.BoolVar(&o.compare, "compare", false, "run the bare baselines beside, interleaved: a Temporal workflow with two no-op activities, a plain PostgreSQL insert")
 	f.BoolVar(&o.bareEager, "bare-eager", false, "start the bare workflows with eager start, as Ticketflow's starter does")
 	f.BoolVar(&o.pipeline, "pipeline", true, "open tickets (false with --compare: the baseline alone)")
 	f.DurationVar(&o.poll, "poll", 10*time.Millisecond, "how often to look for the assignee")
@@ -127,8 +129,8 @@ type openScenario struct {
 	c         *loadClient
 	st        *loadState
 	employees []*session
-	temporal  client.Client
-	bareQueue string
+	// baselines is set with --compare.
+	baselines *baselines
 }
 
 func runOpen(cmd *cobra.Command, st *loadState, o openOptions, meas measureFlags) error {
@@ -142,27 +144,12 @@ func runOpen(cmd *cobra.Command, st *loadState, o openOptions, meas measureFlags
 		}
 	}
 	if o.compare {
-		app, err := loadApp()
+		b, err := startBaselines(ctx, report, baselineOptions{bare: true, bareEager: o.bareEager})
 		if err != nil {
 			return err
 		}
-		defer app.Close()
-		if s.temporal, err = app.Temporal(ctx); err != nil {
-			return err
-		}
-		tag, err := randomTag()
-		if err != nil {
-			return err
-		}
-		s.bareQueue = "load-bare-" + tag
-		w := loadtest.NewBaselineWorker(s.temporal, s.bareQueue)
-		if err := w.Start(); err != nil {
-			return fmt.Errorf("start the baseline worker: %w", err)
-		}
-		defer w.Stop()
-		report.Notes = append(report.Notes, fmt.Sprintf(
-			"bare: a workflow with two no-op activities on task queue %s of %s, worker in the load process, default worker options, eager start %v",
-			s.bareQueue, app.Config.TemporalAddress, o.bareEager))
+		defer b.close(ctx)
+		s.baselines = b
 	}
 	if o.pipeline {
 		slowing := ""
@@ -191,20 +178,24 @@ func runOpen(cmd *cobra.Command, st *loadState, o openOptions, meas measureFlags
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		judged := 0
 		if o.findMax {
+			// The pipeline and the bare workflow are judged; the plain
+			// insert is only the yardstick of create.
 			for j := range step.Streams {
 				r := &step.Streams[j]
-				latency := stepAssigned
-				if r.Stream == streamBare {
-					latency = stepWorkflow
+				latency, ok := map[string]string{streamPipeline: stepAssigned, streamBare: stepWorkflow}[r.Stream]
+				if !ok {
+					continue
 				}
+				judged++
 				ok, why := criteria.Judge(*r, latency)
 				r.Sustainable, r.Verdict = &ok, why
 				failed[r.Stream] = failed[r.Stream] || !ok
 			}
 		}
 		report.Steps = append(report.Steps, step)
-		if o.findMax && len(failed) == len(step.Streams) && allTrue(failed) {
+		if o.findMax && len(failed) == judged && allTrue(failed) {
 			break
 		}
 	}
@@ -235,52 +226,25 @@ func allTrue(m map[string]bool) bool {
 // runStep runs the streams at rate for d, interleaved, and returns their
 // results once every operation has finished.
 func (s *openScenario) runStep(ctx context.Context, cmd *cobra.Command, ms *measurement, rate float64, d time.Duration) loadtest.Step {
-	interval := time.Duration(float64(time.Second) / rate)
-	type run struct {
-		stream *loadtest.Stream
-		loop   loadtest.OpenLoop
-		op     func(context.Context, *loadtest.Stream) error
-	}
-	var runs []run
+	var runs []streamRun
 	if s.o.pipeline {
-		runs = append(runs, run{
-			stream: loadtest.NewStream(streamPipeline, stepCreate, stepAssigned),
-			loop:   loadtest.OpenLoop{Rate: rate, Duration: d, MaxInFlight: s.o.maxInFlight},
-			op:     s.openTicket,
-		})
+		runs = append(runs, streamRun{stream: loadtest.NewStream(streamPipeline, stepCreate, stepAssigned), rate: rate, op: s.openTicket})
 	}
-	if s.o.compare {
-		runs = append(runs, run{
-			stream: loadtest.NewStream(streamBare, stepWorkflow),
-			loop:   loadtest.OpenLoop{Rate: rate, Duration: d, Offset: interval / 2, MaxInFlight: s.o.maxInFlight},
-			op:     s.runBare,
-		})
+	if s.baselines != nil {
+		runs = append(runs, s.baselines.runs(rate, rate, 0)...)
 	}
-	var streams []*loadtest.Stream
-	for _, r := range runs {
-		streams = append(streams, r.stream)
-	}
-	stop := ms.progress(ctx, cmd, fmt.Sprintf("open %g/s", rate), d, streams...)
-	var wg sync.WaitGroup
-	for _, r := range runs {
-		wg.Go(func() {
-			r.loop.Run(ctx, r.stream, func(ctx context.Context) error {
-				ctx, cancel := context.WithTimeout(ctx, s.o.timeout)
-				defer cancel()
-				return r.op(ctx, r.stream)
-			})
-		})
-	}
-	wg.Wait()
+	stop := ms.progress(ctx, cmd, fmt.Sprintf("open %g/s", rate), d, streamsOf(runs)...)
+	runInterleaved(ctx, runs, d, s.o.maxInFlight, s.o.timeout)
 	stop()
-	step := loadtest.Step{Rate: rate}
-	for _, r := range runs {
-		step.Streams = append(step.Streams, r.stream.Result(rate))
-	}
+	step := loadtest.Step{Rate: rate, Streams: results(runs)}
 	if p, b := step.Stream(streamPipeline), step.Stream(streamBare); p != nil && b != nil {
 		c := loadtest.Compare(*p, *b, stepAssigned, stepWorkflow)
 		step.Comparison = &c
 	}
+	step.AddRatios(
+		loadtest.Pairing{Stream: streamPipeline, Step: stepAssigned, Baseline: streamBare, BaselineStep: stepWorkflow},
+		loadtest.Pairing{Stream: streamPipeline, Step: stepCreate, Baseline: streamInsert, BaselineStep: stepInsert},
+	)
 	return step
 }
 
@@ -334,15 +298,5 @@ func (s *openScenario) openTicket(ctx context.Context, stream *loadtest.Stream) 
 		}
 	}
 	stream.Step(stepAssigned).Record(time.Since(start))
-	return nil
-}
-
-// runBare runs one bare baseline workflow.
-func (s *openScenario) runBare(ctx context.Context, stream *loadtest.Stream) error {
-	start := time.Now()
-	if err := loadtest.RunBaseline(ctx, s.temporal, s.bareQueue, "load-bare-"+uuid.NewString(), s.o.bareEager); err != nil {
-		return err
-	}
-	stream.Step(stepWorkflow).Record(time.Since(start))
 	return nil
 }

@@ -34,6 +34,7 @@ type replyOptions struct {
 	subscribers int
 	wait        time.Duration
 	maxInFlight int
+	compare     bool
 }
 
 func newLoadReplyCommand(statePath *string) *cobra.Command {
@@ -55,7 +56,12 @@ Two latencies are reported: "post", the POST's round trip, and "delivered",
 from just before the POST to the comment.created frame carrying the same
 comment id on each of the ticket's requester sockets (one sample per socket).
 A comment not delivered to every socket within --wait counts as an error
-("delivery: missing"), and the report's notes give the missing deliveries.`,
+("delivery: missing"), and the report's notes give the missing deliveries.
+
+--compare runs, at the same rate and interleaved, the bare PostgreSQL
+baseline on DATABASE_URL (a schema of its own, created and dropped, a pool of
+4): a plain INSERT of a ticket-shaped row. The report gives the p50, p99 and
+throughput of "post" and "delivered" over the insert's.`,
 		Example: `  ticketflow load reply --rate 200 --duration 30s --subscribers 1`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -75,6 +81,7 @@ A comment not delivered to every socket within --wait counts as an error
 	cmd.Flags().IntVar(&o.subscribers, "subscribers", 1, "requester WebSockets subscribed to each ticket")
 	cmd.Flags().DurationVar(&o.wait, "wait", 10*time.Second, "how long a comment may take to reach every socket before it counts as missing")
 	cmd.Flags().IntVar(&o.maxInFlight, "max-in-flight", 2000, "comments in flight; arrivals over it are dropped and counted as errors")
+	cmd.Flags().BoolVar(&o.compare, "compare", false, "run the bare baseline beside, interleaved: a plain PostgreSQL insert")
 	meas.register(cmd)
 	return cmd
 }
@@ -115,15 +122,24 @@ func runReply(cmd *cobra.Command, st *loadState, o replyOptions, meas measureFla
 	report := newReport(cmd, "reply")
 	report.Notes = append(report.Notes, fmt.Sprintf("reply: POST %s/messaging/tickets/{id}/comments as %d agents over %d tickets, %d requester socket(s) each (%d sockets)",
 		st.Base, len(s.agents), o.tickets, o.subscribers, o.tickets*o.subscribers))
+	var bl *baselines
+	if o.compare {
+		if bl, err = startBaselines(ctx, report, baselineOptions{}); err != nil {
+			return err
+		}
+		defer bl.close(ctx)
+	}
 	ms, err := meas.start(ctx)
 	if err != nil {
 		return err
 	}
 	stream := loadtest.NewStream(streamReply, stepPost, stepDelivered)
-	stop := ms.progress(ctx, cmd, fmt.Sprintf("reply %g/s", o.rate), o.duration, stream)
-	loadtest.OpenLoop{Rate: o.rate, Duration: o.duration, MaxInFlight: o.maxInFlight}.Run(ctx, stream, func(ctx context.Context) error {
-		return s.reply(ctx, stream)
-	})
+	runs := []streamRun{{stream: stream, rate: o.rate, op: s.reply}}
+	if bl != nil {
+		runs = append(runs, bl.runs(0, o.rate, 0)...)
+	}
+	stop := ms.progress(ctx, cmd, fmt.Sprintf("reply %g/s", o.rate), o.duration, streamsOf(runs)...)
+	runInterleaved(ctx, runs, o.duration, o.maxInFlight, 0)
 	stop()
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -137,7 +153,9 @@ func runReply(cmd *cobra.Command, st *loadState, o replyOptions, meas measureFla
 	}
 	report.Notes = append(report.Notes, fmt.Sprintf("deliveries missing: %d of %d expected",
 		s.missing.Load(), stream.Counts().Sent*int64(o.subscribers)))
-	report.Steps = []loadtest.Step{{Rate: o.rate, Streams: []loadtest.StreamResult{stream.Result(o.rate)}}}
+	step := loadtest.Step{Rate: o.rate, Streams: results(runs)}
+	step.AddRatios(pairAll(streamReply, []string{stepPost, stepDelivered}, streamInsert, stepInsert)...)
+	report.Steps = []loadtest.Step{step}
 	return ms.finish(cmd, report)
 }
 

@@ -25,6 +25,40 @@ func readReport(t *testing.T, path string) loadtest.Report {
 	return r
 }
 
+// checkBaselines fails t unless each named baseline stream ran in step,
+// sent something and completed all of it.
+func checkBaselines(t *testing.T, scenario string, step loadtest.Step, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		b := step.Stream(name)
+		if b == nil || b.Sent == 0 || b.Completed != b.Sent || b.Errors != 0 {
+			t.Errorf("%s: baseline %s = %+v", scenario, name, b)
+			continue
+		}
+		if b.Latency[b.Steps[0]].Count != int(b.Completed) {
+			t.Errorf("%s: baseline %s timed %d of %d", scenario, name, b.Latency[b.Steps[0]].Count, b.Completed)
+		}
+	}
+}
+
+// checkRatios fails t unless step has a ratio for each "step/baseline" of
+// want, and every ratio it has is positive.
+func checkRatios(t *testing.T, scenario string, step loadtest.Step, want ...string) {
+	t.Helper()
+	have := map[string]bool{}
+	for _, r := range step.Ratios {
+		have[r.Step+"/"+r.Baseline] = true
+		if r.P50 <= 0 || r.P99 <= 0 || r.Throughput <= 0 {
+			t.Errorf("%s: ratio not positive: %+v", scenario, r)
+		}
+	}
+	for _, w := range want {
+		if !have[w] {
+			t.Errorf("%s: no ratio %s among %+v", scenario, w, step.Ratios)
+		}
+	}
+}
+
 // TestLoad_MeasuresADevServer runs the load tool the way BENCHMARKS.md
 // does, briefly, against `ticketflow dev` in-process: setup, seed, open
 // beside the bare baseline, a two-step find-max, browse, and reply.
@@ -64,6 +98,11 @@ func TestLoad_MeasuresADevServer(t *testing.T) {
 	if a := pipe.Latency[stepAssigned]; a.Count != 10 || a.P50MS <= pipe.Latency[stepCreate].P50MS || bare.Latency[stepWorkflow].Count != 10 {
 		t.Fatalf("latencies: pipeline %+v, bare %+v", pipe.Latency, bare.Latency)
 	}
+	checkBaselines(t, "open", r.Steps[0], streamBare, streamInsert)
+	checkRatios(t, "open", r.Steps[0], stepAssigned+"/"+streamBare, stepCreate+"/"+streamInsert)
+	if len(r.Steps[0].Ratios) != 2 {
+		t.Errorf("open ratios = %+v", r.Steps[0].Ratios)
+	}
 
 	out = filepath.Join(dir, "max.json")
 	run(t, "load", "--state", state, "open", "--find-max", "--rates", "2,4", "--step", "1s", "--settle", "0s", "--p99-bound", "20s", "--min-keep-up", "0.5", "--compare", "--quiet", "--out", out)
@@ -73,7 +112,7 @@ func TestLoad_MeasuresADevServer(t *testing.T) {
 	}
 
 	out = filepath.Join(dir, "browse.json")
-	run(t, "load", "--state", state, "browse", "--rate", "40", "--duration", "1s", "--quiet", "--out", out)
+	run(t, "load", "--state", state, "browse", "--rate", "40", "--duration", "1s", "--compare", "--quiet", "--out", out)
 	r = readReport(t, out)
 	b := r.Steps[0].Stream("browse")
 	if b == nil || b.Sent != 40 || b.Completed != 40 || b.Errors != 0 {
@@ -83,10 +122,12 @@ func TestLoad_MeasuresADevServer(t *testing.T) {
 		if b.Latency[page].Count == 0 {
 			t.Errorf("no %s page measured: %+v", page, b.Latency)
 		}
+		checkRatios(t, "browse", r.Steps[0], page+"/"+streamSelect, page+"/"+streamInsert)
 	}
+	checkBaselines(t, "browse", r.Steps[0], streamSelect, streamInsert)
 
 	out = filepath.Join(dir, "reply.json")
-	run(t, "load", "--state", state, "reply", "--rate", "10", "--duration", "1s", "--tickets", "3", "--subscribers", "2", "--quiet", "--out", out)
+	run(t, "load", "--state", state, "reply", "--rate", "10", "--duration", "1s", "--tickets", "3", "--subscribers", "2", "--compare", "--quiet", "--out", out)
 	r = readReport(t, out)
 	rs := r.Steps[0].Stream(streamReply)
 	if r.Scenario != "reply" || rs == nil || rs.Sent != 10 || rs.Completed != 10 || rs.Errors != 0 {
@@ -98,11 +139,13 @@ func TestLoad_MeasuresADevServer(t *testing.T) {
 	if post.Count != 10 || delivered.Count != 20 || delivered.MinMS <= 0 {
 		t.Fatalf("reply latencies = %+v", rs.Latency)
 	}
+	checkBaselines(t, "reply", r.Steps[0], streamInsert)
+	checkRatios(t, "reply", r.Steps[0], stepPost+"/"+streamInsert, stepDelivered+"/"+streamInsert)
 
 	// mixed: 60 operations over 2 s in the default proportions, every one
 	// of which must succeed; each kind that came up has its latency.
 	out = filepath.Join(dir, "mixed.json")
-	run(t, "load", "--state", state, "mixed", "--rate", "30", "--duration", "2s", "--tickets", "3", "--quiet", "--out", out)
+	run(t, "load", "--state", state, "mixed", "--rate", "30", "--duration", "2s", "--tickets", "3", "--compare", "--quiet", "--out", out)
 	r = readReport(t, out)
 	ms := r.Steps[0].Stream("mixed")
 	if r.Scenario != "mixed" || ms == nil || ms.Sent != 60 || ms.Completed != 60 || ms.Errors != 0 {
@@ -122,6 +165,12 @@ func TestLoad_MeasuresADevServer(t *testing.T) {
 	if browsed != 38 {
 		t.Errorf("mixed browse pages: %d, want 38", browsed)
 	}
+	// Beside it the baselines, at the rates of their operations (3.3/s
+	// bare, 6/s insert, 22.2/s select), each judged against its steps.
+	checkBaselines(t, "mixed", r.Steps[0], streamBare, streamInsert, streamSelect)
+	checkRatios(t, "mixed", r.Steps[0], stepAssigned+"/"+streamBare, stepState+"/"+streamBare, stepCreate+"/"+streamInsert,
+		stepAgentReply+"/"+streamInsert, stepRequesterReply+"/"+streamInsert, pageList+"/"+streamSelect, pageSearch+"/"+streamSelect,
+		stepMyTickets+"/"+streamSelect, stepBoard+"/"+streamSelect)
 
 	// hold: 30 tickets written and their workflows started directly, with a
 	// checkpoint at 10; every run assigned, probes through the API.
@@ -149,6 +198,29 @@ func TestLoad_MeasuresADevServer(t *testing.T) {
 		if cp.OpenRuns < int64(cp.Target) || cp.ClosedRuns != 0 {
 			t.Errorf("checkpoint %d: %d open runs, %d closed", cp.Target, cp.OpenRuns, cp.ClosedRuns)
 		}
+	}
+}
+
+func TestLoadMixedBaselineRates_FollowTheMix(t *testing.T) {
+	ws, err := loadtest.ParseMix(defaultMix, mixedOps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mix, err := loadtest.NewMix(ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, insert, sel := mixedBaselineRates(100, mix.Shares())
+	// open and transitions 11%; open and replies 20%; browse, my tickets
+	// and the board 74%.
+	if bare != 11 || insert != 20 || sel != 74 {
+		t.Fatalf("rates at 100/s: bare %g, insert %g, select %g", bare, insert, sel)
+	}
+	if bare, _, _ := mixedBaselineRates(100, map[string]float64{opBrowse: 1}); bare != 0 {
+		t.Fatalf("a mix without opening runs the bare workflow at %g/s", bare)
+	}
+	if seedReadRows(0) != 1000 || seedReadRows(50_000) != 50_000 || seedReadRows(1_000_000) != 100_000 {
+		t.Fatal("seedReadRows")
 	}
 }
 

@@ -75,6 +75,9 @@ type Step struct {
 	// Comparison is set when the step ran the pipeline beside the bare
 	// baseline.
 	Comparison *Comparison `json:"comparison,omitempty"`
+	// Ratios relate the steps of the measured streams to the bare
+	// baselines run beside them (--compare), one per step and baseline.
+	Ratios []Ratio `json:"ratios,omitempty"`
 }
 
 // Stream returns the result of the named stream, or nil.
@@ -135,6 +138,62 @@ func Compare(p, b StreamResult, pStep, bStep string) Comparison {
 	c.P50OverheadMS = round3(pl.P50MS - bl.P50MS)
 	c.P99OverheadMS = round3(pl.P99MS - bl.P99MS)
 	return c
+}
+
+// Ratio relates one latency step of a measured stream to one of a bare
+// baseline stream run in the same window: on a noisy machine both move
+// together, so the ratio holds better than either figure.
+type Ratio struct {
+	Stream       string `json:"stream"`
+	Step         string `json:"step"`
+	Baseline     string `json:"baseline"`
+	BaselineStep string `json:"baseline_step"`
+	// P50 and P99 are the step's percentiles over the baseline step's.
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	// Throughput is the stream's keep-up over the baseline's: its
+	// throughput over the baseline's when both had the same target rate,
+	// and comparable when they had not (a baseline run at the rate of a
+	// share of a mix). The same for every step of a stream.
+	Throughput float64 `json:"throughput"`
+}
+
+// Pairing names a step of a measured stream and the baseline step it is
+// judged against.
+type Pairing struct {
+	Stream, Step, Baseline, BaselineStep string
+}
+
+// RatioOf relates step of s to bStep of b. ok is false when either has no
+// latency samples, or the baseline's percentiles are zero.
+func RatioOf(s StreamResult, step string, b StreamResult, bStep string) (Ratio, bool) {
+	sl, bl := s.Latency[step], b.Latency[bStep]
+	if sl.Count == 0 || bl.Count == 0 || bl.P50MS <= 0 || bl.P99MS <= 0 {
+		return Ratio{}, false
+	}
+	r := Ratio{
+		Stream: s.Stream, Step: step, Baseline: b.Stream, BaselineStep: bStep,
+		P50: round3(sl.P50MS / bl.P50MS),
+		P99: round3(sl.P99MS / bl.P99MS),
+	}
+	if b.KeepUp > 0 {
+		r.Throughput = round3(s.KeepUp / b.KeepUp)
+	}
+	return r, true
+}
+
+// AddRatios sets the step's Ratios for the pairings whose streams both ran
+// and measured the steps, in the order given.
+func (s *Step) AddRatios(pairings ...Pairing) {
+	for _, p := range pairings {
+		sr, br := s.Stream(p.Stream), s.Stream(p.Baseline)
+		if sr == nil || br == nil {
+			continue
+		}
+		if r, ok := RatioOf(*sr, p.Step, *br, p.BaselineStep); ok {
+			s.Ratios = append(s.Ratios, r)
+		}
+	}
 }
 
 // FindMax is the outcome of stepping the rate up.
@@ -244,6 +303,9 @@ func (r Report) WriteText(w io.Writer) error {
 				s.Rate, c.RateRatio, c.P50OverheadMS, c.P99OverheadMS)
 		}
 	}
+	if err := writeRatios(w, r.Steps); err != nil {
+		return err
+	}
 	if f := r.FindMax; f != nil {
 		fmt.Fprintf(w, "highest sustainable rate (p99 < %.0f ms, keep-up ≥ %.2f, no errors):", f.P99BoundMS, f.MinKeepUp)
 		for _, k := range slices.Sorted(maps.Keys(f.MaxRate)) {
@@ -263,4 +325,24 @@ func (r Report) WriteText(w io.Writer) error {
 		fmt.Fprintln(w, "note:", n)
 	}
 	return nil
+}
+
+// writeRatios writes the steps' ratios to the bare baselines as a table.
+func writeRatios(w io.Writer, steps []Step) error {
+	if !slices.ContainsFunc(steps, func(s Step) bool { return len(s.Ratios) > 0 }) {
+		return nil
+	}
+	fmt.Fprintln(w, "ratios to the bare baselines (step over baseline step, run side by side):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "rate/s\tstream\tstep\tbaseline\tp50 ×\tp99 ×\tthroughput ×\t\n")
+	for _, s := range steps {
+		for _, q := range s.Ratios {
+			baseline := q.Baseline
+			if q.BaselineStep != q.Baseline {
+				baseline += " " + q.BaselineStep
+			}
+			fmt.Fprintf(tw, "%g\t%s\t%s\t%s\t%.2f\t%.2f\t%.3f\t\n", s.Rate, q.Stream, q.Step, baseline, q.P50, q.P99, q.Throughput)
+		}
+	}
+	return tw.Flush()
 }
