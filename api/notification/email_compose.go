@@ -41,35 +41,61 @@ func (s *Service) composeEmail(n Notification, to userData) (Message, error) {
 	if n.survey != nil {
 		return s.composeSurveyEmail(n, to)
 	}
-	name := oneLine(to.Name, maxNameRunes)
-	data := emailData{
-		Name:       name,
+	html, text, err := renderEmail(htmlTemplate, textTemplate, s.emailDataOf(n, to))
+	if err != nil {
+		return Message{}, fmt.Errorf("render e-mail of notification %s: %w", n.ID, err)
+	}
+	return s.ticketMessage(n, to, html, text), nil
+}
+
+// emailDataOf is what every e-mail about notification n tells its reader.
+func (s *Service) emailDataOf(n Notification, to userData) emailData {
+	return emailData{
+		Name:       greeting(to.Name),
 		Headline:   n.Title,
 		Paragraphs: paragraphs(n.Body),
 		TicketURL:  s.ticketURL(n.TicketID),
 		Footer:     footer,
 	}
-	if data.Name == "" {
-		data.Name = "there"
+}
+
+// greeting is how an e-mail addresses its reader: the name, on one line,
+// or "there".
+func greeting(name string) string {
+	if name = oneLine(name, maxNameRunes); name != "" {
+		return name
 	}
+	return "there"
+}
+
+// renderEmail renders data with the HTML and the plain-text template of one
+// kind of e-mail.
+func renderEmail(htmlT *htmltemplate.Template, textT *texttemplate.Template, data any) (string, string, error) {
 	var html, text bytes.Buffer
-	if err := htmlTemplate.Execute(&html, data); err != nil {
-		return Message{}, fmt.Errorf("render e-mail of notification %s: %w", n.ID, err)
+	if err := htmlT.Execute(&html, data); err != nil {
+		return "", "", err
 	}
-	if err := textTemplate.Execute(&text, data); err != nil {
-		return Message{}, fmt.Errorf("render e-mail of notification %s: %w", n.ID, err)
+	if err := textT.Execute(&text, data); err != nil {
+		return "", "", err
 	}
+	return html.String(), text.String(), nil
+}
+
+// ticketMessage is the e-mail of notification n to its reader: from our
+// address, with the notification's title as subject, and threaded with the
+// ticket's other e-mails.
+func (s *Service) ticketMessage(n Notification, to userData, html, text string) Message {
 	thread := s.threadID(n.TicketID)
 	return Message{
 		From:       Address{Name: oneLine(s.from.Name, maxNameRunes), Email: s.from.Address},
-		To:         Address{Name: name, Email: to.Email},
+		To:         Address{Name: oneLine(to.Name, maxNameRunes), Email: to.Email},
 		Subject:    oneLine(n.Title, maxTitleRunes+50),
-		Text:       text.String(),
-		HTML:       html.String(),
+		Text:       text,
+		HTML:       html,
 		MessageID:  fmt.Sprintf("<ticket-%s-%s@%s>", n.TicketID, n.ID, s.mailHost),
 		InReplyTo:  thread,
 		References: thread,
-	}, nil
+	}
 }
 
 // threadID is the Message-ID of a ticket's thread: the root every e-mail

@@ -1,7 +1,6 @@
 package notification
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -84,28 +83,20 @@ type passwordResetEmailData struct {
 
 // composePasswordResetEmail renders the reset e-mail of event e.
 func (s *Service) composePasswordResetEmail(e events.Event, d passwordResetData) (Message, error) {
-	name := oneLine(d.Name, maxNameRunes)
-	greeting := name
-	if greeting == "" {
-		greeting = "there"
-	}
 	data := passwordResetEmailData{
-		Name: greeting, Email: d.Email, ResetURL: s.passwordResetURL(d.Token),
+		Name: greeting(d.Name), Email: d.Email, ResetURL: s.passwordResetURL(d.Token),
 		Expires: d.ExpiresAt.UTC().Format("Mon, 02 Jan 2006 15:04 MST"), Footer: passwordResetFooter,
 	}
-	var html, text bytes.Buffer
-	if err := passwordResetHTMLTemplate.Execute(&html, data); err != nil {
-		return Message{}, fmt.Errorf("render password reset e-mail of event %s: %w", e.ID, err)
-	}
-	if err := passwordResetTextTemplate.Execute(&text, data); err != nil {
+	html, text, err := renderEmail(passwordResetHTMLTemplate, passwordResetTextTemplate, data)
+	if err != nil {
 		return Message{}, fmt.Errorf("render password reset e-mail of event %s: %w", e.ID, err)
 	}
 	return Message{
 		From:      Address{Name: oneLine(s.from.Name, maxNameRunes), Email: s.from.Address},
-		To:        Address{Name: name, Email: d.Email},
+		To:        Address{Name: oneLine(d.Name, maxNameRunes), Email: d.Email},
 		Subject:   "Reset your Ticketflow password",
-		Text:      text.String(),
-		HTML:      html.String(),
+		Text:      text,
+		HTML:      html,
 		MessageID: fmt.Sprintf("<password-reset-%s@%s>", e.ID, s.mailHost),
 	}, nil
 }

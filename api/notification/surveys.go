@@ -1,7 +1,6 @@
 package notification
 
 import (
-	"bytes"
 	"fmt"
 	htmltemplate "html/template"
 	"net/url"
@@ -78,32 +77,15 @@ type surveyEmailData struct {
 
 // composeSurveyEmail renders the e-mail of a survey request to the user to.
 func (s *Service) composeSurveyEmail(n Notification, to userData) (Message, error) {
-	name := oneLine(to.Name, maxNameRunes)
-	if name == "" {
-		name = "there"
-	}
 	data := surveyEmailData{
-		emailData: emailData{Name: name, Headline: n.Title, Paragraphs: paragraphs(n.Body), TicketURL: s.ticketURL(n.TicketID), Footer: footer},
+		emailData: s.emailDataOf(n, to),
 		GoodURL:   s.surveyURL(n.survey.token, "good"),
 		BadURL:    s.surveyURL(n.survey.token, "bad"),
 		Expires:   n.survey.expires.UTC().Format("Mon, 02 Jan 2006 15:04 MST"),
 	}
-	var html, text bytes.Buffer
-	if err := surveyHTMLTemplate.Execute(&html, data); err != nil {
+	html, text, err := renderEmail(surveyHTMLTemplate, surveyTextTemplate, data)
+	if err != nil {
 		return Message{}, fmt.Errorf("render survey e-mail of notification %s: %w", n.ID, err)
 	}
-	if err := surveyTextTemplate.Execute(&text, data); err != nil {
-		return Message{}, fmt.Errorf("render survey e-mail of notification %s: %w", n.ID, err)
-	}
-	thread := s.threadID(n.TicketID)
-	return Message{
-		From:       Address{Name: oneLine(s.from.Name, maxNameRunes), Email: s.from.Address},
-		To:         Address{Name: name, Email: to.Email},
-		Subject:    oneLine(n.Title, maxTitleRunes+50),
-		Text:       text.String(),
-		HTML:       html.String(),
-		MessageID:  fmt.Sprintf("<ticket-%s-%s@%s>", n.TicketID, n.ID, s.mailHost),
-		InReplyTo:  thread,
-		References: thread,
-	}, nil
+	return s.ticketMessage(n, to, html, text), nil
 }
