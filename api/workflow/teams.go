@@ -147,6 +147,25 @@ func (h *Handler) putMember(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, apperr.New(apperr.Forbidden, "only an admin sets a member's capacity"))
 		return
 	}
+	// A new capacity is in place before the member is (newly) available, so
+	// that an assignment racing this request never sees them without it: a
+	// member being added comes in unavailable, gets the capacity, and only
+	// then takes the availability asked for.
+	added, gainedRoom := false, false
+	if setCapacity {
+		_, gainedRoom, err = h.store.SetCapacity(ctx, teamID, userID, capacity)
+		if errors.Is(err, errNoMember) {
+			var first MemberChange
+			if first, err = h.store.AddOrUpdateMember(ctx, teamID, userID, false); err == nil {
+				added = first.Added
+				_, gainedRoom, err = h.store.SetCapacity(ctx, teamID, userID, capacity)
+			}
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 	var change MemberChange
 	if caller.Role == authn.RoleAdmin {
 		change, err = h.store.AddOrUpdateMember(ctx, teamID, userID, *in.Available)
@@ -160,15 +179,7 @@ func (h *Handler) putMember(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	gainedRoom := false
-	if setCapacity {
-		var withCapacity MemberChange
-		if withCapacity, gainedRoom, err = h.store.SetCapacity(ctx, teamID, userID, capacity); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		change.Member = withCapacity.Member
-	}
+	change.Added = change.Added || added
 	if change.BecameAvailable || (gainedRoom && change.Member.Available) {
 		h.onAgentAvailable(ctx, teamID)
 	}
