@@ -20,36 +20,6 @@ import (
 
 const exchange = "ticketflow.events"
 
-// observe binds a fresh queue to the events exchange of the vhost at
-// amqpURL and returns the deliveries of the given routing key.
-func observe(t *testing.T, amqpURL, key string) <-chan amqp.Delivery {
-	t.Helper()
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.ExchangeDeclare(exchange, "topic", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	q, err := ch.QueueDeclare("", false, true, true, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.QueueBind(q.Name, key, exchange, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	d, err := ch.Consume(q.Name, "", true, true, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 // runRelay runs the auth outbox relay against amqpURL until the test ends.
 func (e *env) runRelay(amqpURL string) {
 	e.t.Helper()
@@ -90,8 +60,8 @@ func nextUserEvent(t *testing.T, d <-chan amqp.Delivery, wait time.Duration) (ev
 func TestRoleChange_PublishesUserUpdated(t *testing.T) {
 	e := newEnv(t)
 	amqpURL := testenv.VHost(t)
-	updated := observe(t, amqpURL, events.UserUpdated)
-	created := observe(t, amqpURL, events.UserCreated)
+	updated := testenv.Observe(t, amqpURL, exchange, events.UserUpdated)
+	created := testenv.Observe(t, amqpURL, exchange, events.UserCreated)
 	e.runRelay(amqpURL)
 
 	admin := e.createUser("root@example.com", authn.RoleAdmin)
@@ -119,7 +89,7 @@ func TestRoleChange_PublishesUserUpdated(t *testing.T) {
 func TestRoleChange_PublishedAfterRabbitMQComesBack(t *testing.T) {
 	e := newEnv(t)
 	amqpURL := testenv.VHost(t)
-	updated := observe(t, amqpURL, events.UserUpdated)
+	updated := testenv.Observe(t, amqpURL, exchange, events.UserUpdated)
 	u, _ := url.Parse(amqpURL)
 	proxy := testenv.NewProxy(t, u.Host)
 	e.runRelay(proxy.URL(amqpURL))

@@ -308,7 +308,7 @@ func TestPasswordReset_PasswordlessAccountClaimsItself(t *testing.T) {
 func TestPasswordReset_EventReachesRabbitMQ(t *testing.T) {
 	e := newEnv(t)
 	amqpURL := testenv.VHost(t)
-	requested := observe(t, amqpURL, events.UserPasswordResetRequested)
+	requested := testenv.Observe(t, amqpURL, exchange, events.UserPasswordResetRequested)
 	e.runRelay(amqpURL)
 	u := e.register("ana@example.com", "Ana")
 	e.requestReset(u.Email, "10.0.7.1")

@@ -1,7 +1,6 @@
 package helpdesk_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"testing"
@@ -40,36 +39,6 @@ type broker struct {
 	exchange string
 }
 
-// observe binds a fresh queue to the broker's exchange and returns the
-// deliveries of the given routing key.
-func (b broker) observe(t *testing.T, key string) <-chan amqp.Delivery {
-	t.Helper()
-	conn, err := amqp.Dial(b.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.ExchangeDeclare(b.exchange, "topic", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	q, err := ch.QueueDeclare("", false, true, true, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.QueueBind(q.Name, key, b.exchange, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	d, err := ch.Consume(q.Name, "", true, true, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 // runRelay runs the helpdesk's outbox relay to the broker at amqpURL until
 // the test ends, with short backoffs so an outage ends quickly.
 func (e *env) runRelay(amqpURL, exchange string) {
@@ -78,24 +47,8 @@ func (e *env) runRelay(amqpURL, exchange string) {
 	relay := outbox.NewRelay(e.pool, pub, testenv.Logger(e.t), outbox.RelayOptions{
 		PollInterval: 100 * time.Millisecond, MinBackoff: 100 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
 	})
-	e.runLoop(relay.Run)
+	testenv.RunLoop(e.t, relay.Run)
 	e.t.Cleanup(func() { _ = pub.Close() })
-}
-
-// runLoop runs loop until the test ends, and waits for it to stop.
-func (e *env) runLoop(loop func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := loop(ctx); err != nil {
-			e.t.Errorf("loop: %v", err)
-		}
-	}()
-	e.t.Cleanup(func() {
-		cancel()
-		<-done
-	})
 }
 
 // nextEvent returns the next delivery as an event, or fails after wait.
@@ -129,8 +82,8 @@ func noEvent(t *testing.T, d <-chan amqp.Delivery, wait time.Duration, why strin
 
 func testTicketEventsPublished(t *testing.T, b broker) {
 	e := newEnv(t)
-	created := b.observe(t, events.TicketCreated)
-	updated := b.observe(t, events.TicketUpdated)
+	created := testenv.Observe(t, b.url, b.exchange, events.TicketCreated)
+	updated := testenv.Observe(t, b.url, b.exchange, events.TicketUpdated)
 	e.runRelay(b.url, b.exchange)
 
 	ana := e.user("Ana", authn.RoleEmployee)
@@ -161,7 +114,7 @@ func testTicketEventsPublished(t *testing.T, b broker) {
 
 func testTicketCreatedAfterOutage(t *testing.T, b broker) {
 	e := newEnv(t)
-	created := b.observe(t, events.TicketCreated)
+	created := testenv.Observe(t, b.url, b.exchange, events.TicketCreated)
 	u, err := url.Parse(b.url)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/ticketflow/ticketflow/api/helpdesk"
 	"github.com/ticketflow/ticketflow/internal/authn"
@@ -45,26 +44,6 @@ func eventually(t *testing.T, wait time.Duration, what string, cond func() bool)
 	}
 }
 
-// waitConsuming waits until queue has a consumer, so published events
-// are routed to it.
-func waitConsuming(t *testing.T, amqpURL, queue string) {
-	t.Helper()
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	eventually(t, 10*time.Second, queue+" has a consumer", func() bool {
-		ch, err := conn.Channel() // a failed passive declare closes the channel
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ch.Close()
-		q, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
-		return err == nil && q.Consumers > 0
-	})
-}
-
 func testUserDirectoryFollowsEvents(t *testing.T, b broker) {
 	e := newEnv(t)
 	log := testenv.Logger(t)
@@ -76,8 +55,8 @@ func testUserDirectoryFollowsEvents(t *testing.T, b broker) {
 		Prefetch:   1,
 		RetryDelay: 50 * time.Millisecond,
 	}, helpdesk.NewUserDirectoryHandler(e.pool, log), log)
-	e.runLoop(consumer.Run)
-	waitConsuming(t, b.url, helpdesk.UsersQueue)
+	testenv.RunLoop(t, consumer.Run)
+	testenv.WaitForConsumer(t, b.url, helpdesk.UsersQueue)
 	pub := rabbitmq.NewPublisher(b.url, b.exchange, log)
 	t.Cleanup(func() { _ = pub.Close() })
 	send := func(ev events.Event) {

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/ticketflow/ticketflow/api/helpdesk"
 	"github.com/ticketflow/ticketflow/api/messaging"
 	"github.com/ticketflow/ticketflow/internal/authn"
@@ -40,85 +38,11 @@ type broker struct {
 	exchange string
 }
 
-// observe binds a fresh queue to the exchange and returns the deliveries
-// of routing key key.
-func (b broker) observe(t *testing.T, key string) <-chan amqp.Delivery {
-	t.Helper()
-	conn, err := amqp.Dial(b.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.ExchangeDeclare(b.exchange, "topic", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	q, err := ch.QueueDeclare("", false, true, true, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.QueueBind(q.Name, key, b.exchange, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	d, err := ch.Consume(q.Name, "", true, true, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-// waitForConsumer waits until queue has a consumer, which it gets only
-// after its bindings: events published from then on reach it.
-func (b broker) waitForConsumer(t *testing.T, queue string) {
-	t.Helper()
-	conn, err := amqp.Dial(b.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		ch, err := conn.Channel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		// A passive declare of a missing queue closes the channel: one per try.
-		q, err := ch.QueueDeclarePassive(queue, true, false, false, false, amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeQuorum})
-		if err == nil {
-			_ = ch.Close()
-			if q.Consumers > 0 {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("queue %s has no consumer", queue)
-}
-
 // publisher returns a publisher to the broker's exchange, closed at cleanup.
 func (b broker) publisher(t *testing.T) *rabbitmq.Publisher {
 	pub := rabbitmq.NewPublisher(b.url, b.exchange, testenv.Logger(t))
 	t.Cleanup(func() { _ = pub.Close() })
 	return pub
-}
-
-// runLoop runs loop until the test ends, and waits for it to stop.
-func runLoop(t *testing.T, loop func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := loop(ctx); err != nil {
-			t.Errorf("loop: %v", err)
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
 }
 
 func relayOptions() outbox.RelayOptions {
@@ -127,8 +51,8 @@ func relayOptions() outbox.RelayOptions {
 
 func testCommentCreatedPublished(t *testing.T, b broker) {
 	e := newEnv(t)
-	published := b.observe(t, events.CommentCreated)
-	runLoop(t, outbox.NewRelay(e.pool, b.publisher(t), testenv.Logger(t), relayOptions()).Run)
+	published := testenv.Observe(t, b.url, b.exchange, events.CommentCreated)
+	testenv.RunLoop(t, outbox.NewRelay(e.pool, b.publisher(t), testenv.Logger(t), relayOptions()).Run)
 
 	ana := e.user("Ana", authn.RoleEmployee)
 	tk := e.ticket(ana)
@@ -156,14 +80,14 @@ func testTicketChangesBecomeFrames(t *testing.T, b broker) {
 	e := newEnv(t)
 	// The real helpdesk publishes ticket.updated through its relay;
 	// messaging consumes the ticket events from the same exchange.
-	runLoop(t, outbox.NewRelay(e.hdPool, b.publisher(t), testenv.Logger(t), relayOptions()).Run)
+	testenv.RunLoop(t, outbox.NewRelay(e.hdPool, b.publisher(t), testenv.Logger(t), relayOptions()).Run)
 	queue := testenv.Name("messaging.ticket-events")
 	consumer := rabbitmq.NewConsumer(b.url, rabbitmq.ConsumerConfig{
 		Exchange: b.exchange, Queue: queue, Bindings: messaging.TicketEventTypes(),
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
 	}, e.replicas[0].svc.TicketEventsHandler(), testenv.Logger(t))
-	runLoop(t, consumer.Run)
-	b.waitForConsumer(t, queue)
+	testenv.RunLoop(t, consumer.Run)
+	testenv.WaitForConsumer(t, b.url, queue)
 
 	ana, bob := e.user("Ana", authn.RoleEmployee), e.user("Bob", authn.RoleAgent)
 	tk := e.ticket(ana)
@@ -205,8 +129,8 @@ func testUserDirectoryFromEvents(t *testing.T, b broker) {
 	consumer := rabbitmq.NewConsumer(b.url, rabbitmq.ConsumerConfig{
 		Exchange: b.exchange, Queue: queue, Bindings: messaging.UserEventTypes(),
 	}, messaging.NewUserDirectoryHandler(e.pool, testenv.Logger(t)), testenv.Logger(t))
-	runLoop(t, consumer.Run)
-	b.waitForConsumer(t, queue)
+	testenv.RunLoop(t, consumer.Run)
+	testenv.WaitForConsumer(t, b.url, queue)
 	ana := e.user("Ana", authn.RoleEmployee)
 	tk := e.ticket(ana)
 

@@ -63,18 +63,8 @@ func (e *env) consume(b broker, amqpURL string) {
 		MinBackoff: 50 * time.Millisecond,
 		MaxBackoff: 300 * time.Millisecond,
 	}, e.svc.HandleEvent, log)
-	e.runLoop(c.Run)
-	b.waitConsuming(e.t)
-}
-
-// waitConsuming waits until b's queue has a consumer, so published events
-// are routed to it.
-func (b broker) waitConsuming(t *testing.T) {
-	t.Helper()
-	eventually(t, 10*time.Second, b.queue+" has a consumer", func() bool {
-		q, err := b.inspect(t, b.queue)
-		return err == nil && q.Consumers > 0
-	})
+	testenv.RunLoop(e.t, c.Run)
+	testenv.WaitForConsumer(e.t, b.url, b.queue)
 }
 
 // inspect returns the state of a queue.

@@ -128,27 +128,8 @@ func newEnv(t *testing.T, mailer notification.Mailer) *env {
 	return &env{t: t, pool: pool, svc: svc, keys: keys, srv: srv, rdb: rdb, prefix: prefix}
 }
 
-// runLoop runs loop until the test ends and checks that it stops.
-func (e *env) runLoop(loop func(context.Context) error) {
-	e.t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- loop(ctx) }()
-	e.t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				e.t.Errorf("loop: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			e.t.Error("loop did not stop within 15s")
-		}
-	})
-}
-
 // runSender runs the e-mail sender loop until the test ends.
-func (e *env) runSender() { e.runLoop(e.svc.RunSender) }
+func (e *env) runSender() { testenv.RunLoop(e.t, e.svc.RunSender) }
 
 // handle hands ev to the consumer's handler, as RabbitMQ would.
 func (e *env) handle(ev events.Event) {
