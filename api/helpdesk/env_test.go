@@ -3,10 +3,7 @@ package helpdesk_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ticketflow/ticketflow/api/helpdesk"
 	"github.com/ticketflow/ticketflow/internal/authn"
+	"github.com/ticketflow/ticketflow/internal/authn/authntest"
 	"github.com/ticketflow/ticketflow/internal/cursor"
 	"github.com/ticketflow/ticketflow/internal/events"
 	"github.com/ticketflow/ticketflow/internal/httpx"
@@ -27,74 +24,13 @@ import (
 )
 
 const (
-	issuer   = "ticketflow-test"
-	audience = "ticketflow-test"
+	issuer   = authntest.Issuer
+	audience = authntest.Audience
 	// maxBody is the production default of MAX_BODY_BYTES.
 	maxBody = 1 << 20
 	// serviceClient is the client ID of the workflow engine's service token.
 	serviceClient = "workflow-engine"
 )
-
-// signer is an Ed25519 signing key that also serves as the verifier's key
-// source, standing in for auth.
-type signer struct {
-	kid  string
-	priv ed25519.PrivateKey
-}
-
-func newSigner(t testing.TB) *signer {
-	t.Helper()
-	s, err := generateSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func generateSigner() (*signer, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate signing key: %w", err)
-	}
-	return &signer{kid: "test-" + uuid.NewString()[:8], priv: priv}, nil
-}
-
-// JWKS implements authn.KeySource.
-func (s *signer) JWKS(context.Context) (authn.JWKS, error) {
-	return authn.JWKS{Keys: []authn.JWK{authn.PublicJWK(s.kid, s.priv.Public().(ed25519.PublicKey))}}, nil
-}
-
-// token returns an access token for subject with role, as auth issues them.
-func (s *signer) token(t testing.TB, subject string, role authn.Role) string {
-	t.Helper()
-	tok, err := s.tokenFor(subject, role)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-// tokenFor is token for code without a testing.TB.
-func (s *signer) tokenFor(subject string, role authn.Role) (string, error) {
-	now := time.Now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, authn.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    issuer,
-			Subject:   subject,
-			Audience:  jwt.ClaimStrings{audience},
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(15 * time.Minute)),
-			ID:        uuid.NewString(),
-		},
-		Role: role,
-	})
-	tok.Header["kid"] = s.kid
-	signed, err := tok.SignedString(s.priv)
-	if err != nil {
-		return "", fmt.Errorf("sign test token: %w", err)
-	}
-	return signed, nil
-}
 
 // env is one helpdesk on a fresh schema, served over real HTTP.
 type env struct {
@@ -102,7 +38,7 @@ type env struct {
 	pool    *pgxpool.Pool
 	schema  string
 	svc     *helpdesk.Service
-	keys    *signer
+	keys    *authntest.Signer
 	srv     *httptest.Server
 	service string // a service token (the workflow engine's)
 }
@@ -120,7 +56,7 @@ func serve(t testing.TB, pool *pgxpool.Pool, schema string) *env {
 		t.Fatal(err)
 	}
 	log := testenv.Logger(t)
-	keys := newSigner(t)
+	keys := authntest.NewSigner(t)
 	svc := helpdesk.NewService(pool, log)
 	h := helpdesk.NewHandler(svc, authn.NewVerifier(keys, issuer, audience), cursor.New("test-cursor-secret"), log)
 	router := httpx.NewRouter(log, httpx.RouterOptions{MaxBodyBytes: maxBody, Timeout: 10 * time.Second})
@@ -128,7 +64,7 @@ func serve(t testing.TB, pool *pgxpool.Pool, schema string) *env {
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, pool: pool, schema: schema, svc: svc, keys: keys, srv: srv}
-	e.service = keys.token(t, serviceClient, authn.RoleService)
+	e.service = keys.Token(t, serviceClient, authn.RoleService)
 	return e
 }
 
@@ -146,7 +82,7 @@ func (e *env) user(name string, role authn.Role) person {
 	e.t.Helper()
 	p := person{id: uuid.NewString(), name: name, role: role}
 	e.applyUserEvent(events.UserCreated, p.id, name, role, true, time.Now())
-	p.token = e.keys.token(e.t, p.id, role)
+	p.token = e.keys.Token(e.t, p.id, role)
 	return p
 }
 
@@ -269,7 +205,7 @@ func (e *env) do(method, path, token string, body any) response {
 // category creates an active category as an admin.
 func (e *env) category(name string) helpdesk.Category {
 	e.t.Helper()
-	admin := e.keys.token(e.t, uuid.NewString(), authn.RoleAdmin)
+	admin := e.keys.Token(e.t, uuid.NewString(), authn.RoleAdmin)
 	var c helpdesk.Category
 	e.do("POST", "/helpdesk/categories", admin, map[string]string{"name": name}).ok(e.t, http.StatusCreated, &c)
 	return c

@@ -252,7 +252,7 @@ func TestListTickets_BadQueryIsRejected(t *testing.T) {
 		e.do("GET", "/helpdesk/tickets?"+q, agent.token, nil).problem(t, http.StatusBadRequest)
 	}
 	e.unchanged(before)
-	e.do("GET", "/helpdesk/tickets", e.keys.token(t, uuid.NewString(), "root"), nil).problem(t, http.StatusUnauthorized)
+	e.do("GET", "/helpdesk/tickets", e.keys.Token(t, uuid.NewString(), "root"), nil).problem(t, http.StatusUnauthorized)
 }
 
 // flip changes the first character of s (base64url), which always changes

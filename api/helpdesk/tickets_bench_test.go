@@ -32,6 +32,7 @@ import (
 
 	"github.com/ticketflow/ticketflow/api/helpdesk"
 	"github.com/ticketflow/ticketflow/internal/authn"
+	"github.com/ticketflow/ticketflow/internal/authn/authntest"
 	"github.com/ticketflow/ticketflow/internal/cursor"
 	"github.com/ticketflow/ticketflow/internal/httpx"
 	"github.com/ticketflow/ticketflow/internal/outbox"
@@ -58,7 +59,7 @@ type benchFixture struct {
 	schema     string
 	srv        *httptest.Server
 	client     *http.Client
-	keys       *signer
+	keys       *authntest.Signer
 	categories []string
 	employees  []string
 	agents     []string
@@ -138,14 +139,14 @@ func newBenchFixture(ctx context.Context) (*benchFixture, error) {
 	if err := helpdesk.Migrate(ctx, pool); err != nil {
 		return f, err
 	}
-	if f.keys, err = generateSigner(); err != nil {
+	if f.keys, err = authntest.GenerateSigner(); err != nil {
 		return f, err
 	}
 	if err := f.load(ctx); err != nil {
 		return f, err
 	}
 	for _, id := range f.employees {
-		tok, err := f.keys.tokenFor(id, authn.RoleEmployee)
+		tok, err := f.keys.TokenFor(id, authn.RoleEmployee)
 		if err != nil {
 			return f, err
 		}
@@ -355,7 +356,7 @@ type listQuery struct{ path, token string }
 // listQueries are searched and filtered list pages, as agents and
 // employees ask for them, over words of every frequency.
 func (f *benchFixture) listQueries(b *testing.B) []listQuery {
-	agent := f.keys.token(b, f.agents[0], authn.RoleAgent)
+	agent := f.keys.Token(b, f.agents[0], authn.RoleAgent)
 	var qs []listQuery
 	add := func(token string, v url.Values) {
 		qs = append(qs, listQuery{"/helpdesk/tickets?" + v.Encode(), token})
@@ -377,7 +378,7 @@ func (f *benchFixture) listQueries(b *testing.B) []listQuery {
 		}
 		add(agent, v)
 		// An employee searching their own tickets.
-		add(f.keys.token(b, f.employees[i], authn.RoleEmployee), url.Values{"q": {w}, "status": {"closed"}})
+		add(f.keys.Token(b, f.employees[i], authn.RoleEmployee), url.Values{"q": {w}, "status": {"closed"}})
 	}
 	add(agent, url.Values{"q": {"error"}, "assignee_id": {"none"}, "created_after": {time.Now().AddDate(0, -3, 0).UTC().Format(time.RFC3339)}})
 	return qs

@@ -82,7 +82,7 @@ func TestCreateTicket_BadInputWritesNothing(t *testing.T) {
 	emp := e.user("Emp", authn.RoleEmployee)
 	hw := e.category("Hardware")
 	old := e.category("Old stuff")
-	admin := e.keys.token(t, uuid.NewString(), authn.RoleAdmin)
+	admin := e.keys.Token(t, uuid.NewString(), authn.RoleAdmin)
 	e.do("PATCH", "/helpdesk/categories/"+old.ID, admin, map[string]any{"active": false}).ok(t, http.StatusOK, nil)
 
 	body := func(fields ...string) map[string]string {

@@ -89,7 +89,7 @@ func testUserDirectoryFollowsEvents(t *testing.T, b broker) {
 		t.Fatalf("inbox claims = %d, want 4 (one per distinct event)", n)
 	}
 	// Tickets show the directory's names.
-	p := person{id: ana, token: e.keys.token(t, ana, authn.RoleAgent)}
+	p := person{id: ana, token: e.keys.Token(t, ana, authn.RoleAgent)}
 	if tk := e.ticket(p, e.category("Hardware"), "Desk"); tk.RequesterName != "Ana Lima" {
 		t.Fatalf("requester_name = %q", tk.RequesterName)
 	}

@@ -3,8 +3,6 @@ package messaging_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -23,6 +20,7 @@ import (
 	"github.com/ticketflow/ticketflow/api/helpdesk"
 	"github.com/ticketflow/ticketflow/api/messaging"
 	"github.com/ticketflow/ticketflow/internal/authn"
+	"github.com/ticketflow/ticketflow/internal/authn/authntest"
 	"github.com/ticketflow/ticketflow/internal/cursor"
 	"github.com/ticketflow/ticketflow/internal/events"
 	"github.com/ticketflow/ticketflow/internal/httpx"
@@ -30,56 +28,13 @@ import (
 )
 
 const (
-	issuer   = "ticketflow-test"
-	audience = "ticketflow-test"
+	issuer   = authntest.Issuer
+	audience = authntest.Audience
 	// maxBody is the production default of MAX_BODY_BYTES.
 	maxBody = 1 << 20
 	// origin is the web app's origin the tests allow.
 	origin = "http://desk.example.test"
 )
-
-// signer is an Ed25519 signing key that also serves as the verifiers' key
-// source, standing in for auth.
-type signer struct {
-	kid  string
-	priv ed25519.PrivateKey
-}
-
-func newSigner(t testing.TB) *signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &signer{kid: "test-" + uuid.NewString()[:8], priv: priv}
-}
-
-// JWKS implements authn.KeySource.
-func (s *signer) JWKS(context.Context) (authn.JWKS, error) {
-	return authn.JWKS{Keys: []authn.JWK{authn.PublicJWK(s.kid, s.priv.Public().(ed25519.PublicKey))}}, nil
-}
-
-func (s *signer) verifier() *authn.Verifier { return authn.NewVerifier(s, issuer, audience) }
-
-// token returns an access token for subject with role, as auth issues them.
-func (s *signer) token(t testing.TB, subject string, role authn.Role) string {
-	t.Helper()
-	now := time.Now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, authn.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: issuer, Subject: subject, Audience: jwt.ClaimStrings{audience},
-			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(15 * time.Minute)),
-			ID: uuid.NewString(),
-		},
-		Role: role,
-	})
-	tok.Header["kid"] = s.kid
-	signed, err := tok.SignedString(s.priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signed
-}
 
 // staticTokens is messaging's service token source: one token, signed once.
 type staticTokens string
@@ -90,7 +45,7 @@ func (s staticTokens) Token(context.Context) (string, error) { return string(s),
 // Redis prefix; messaging may run as several replicas.
 type env struct {
 	t        testing.TB
-	keys     *signer
+	keys     *authntest.Signer
 	helpdesk *httptest.Server
 	hdPool   *pgxpool.Pool // the helpdesk's schema
 	pool     *pgxpool.Pool // messaging's schema
@@ -115,7 +70,7 @@ type replica struct {
 // messaging configuration first.
 func newEnv(t testing.TB, tune ...func(*messaging.Config)) *env {
 	t.Helper()
-	e := &env{t: t, keys: newSigner(t)}
+	e := &env{t: t, keys: authntest.NewSigner(t)}
 	e.startHelpdesk()
 	e.pool, e.schema = testenv.Schema(t, "messaging")
 	if err := messaging.Migrate(context.Background(), e.pool); err != nil {
@@ -146,12 +101,12 @@ func (e *env) startHelpdesk() {
 		e.t.Fatal(err)
 	}
 	log := testenv.Logger(e.t)
-	h := helpdesk.NewHandler(helpdesk.NewService(pool, log), e.keys.verifier(), cursor.New("test"), log)
+	h := helpdesk.NewHandler(helpdesk.NewService(pool, log), e.keys.Verifier(), cursor.New("test"), log)
 	router := httpx.NewRouter(log, httpx.RouterOptions{MaxBodyBytes: maxBody, Timeout: 10 * time.Second})
 	router.Mount(helpdesk.Prefix, h.Routes())
 	e.helpdesk = httptest.NewServer(router)
 	e.t.Cleanup(e.helpdesk.Close)
-	admin := e.keys.token(e.t, uuid.NewString(), authn.RoleAdmin)
+	admin := e.keys.Token(e.t, uuid.NewString(), authn.RoleAdmin)
 	var c helpdesk.Category
 	e.call(e.helpdesk.URL, "POST", "/helpdesk/categories", admin, map[string]string{"name": "Hardware"}).ok(e.t, http.StatusCreated, &c)
 	e.category = c.ID
@@ -162,8 +117,8 @@ func (e *env) startHelpdesk() {
 func (e *env) addReplica() *replica {
 	e.t.Helper()
 	log := testenv.Logger(e.t)
-	svc := messaging.NewService(e.pool, e.rdb, staticTokens(e.keys.token(e.t, "messaging", authn.RoleService)), e.cfg, log)
-	h := messaging.NewHandler(svc, e.keys.verifier(), cursor.New("test"), log)
+	svc := messaging.NewService(e.pool, e.rdb, staticTokens(e.keys.Token(e.t, "messaging", authn.RoleService)), e.cfg, log)
+	h := messaging.NewHandler(svc, e.keys.Verifier(), cursor.New("test"), log)
 	router := httpx.NewRouter(log, httpx.RouterOptions{MaxBodyBytes: maxBody, Timeout: 10 * time.Second})
 	router.Mount(messaging.Prefix, h.Routes())
 	r := &replica{svc: svc, srv: httptest.NewServer(router)}
@@ -199,7 +154,7 @@ type person struct {
 func (e *env) user(name string, role authn.Role) person {
 	e.t.Helper()
 	p := person{id: uuid.NewString(), name: name, role: role}
-	p.token = e.keys.token(e.t, p.id, role)
+	p.token = e.keys.Token(e.t, p.id, role)
 	ev, err := events.New("/auth", events.UserCreated, p.id, map[string]any{
 		"id": p.id, "email": strings.ToLower(name) + "@example.com", "name": name, "role": role, "active": true,
 	})
@@ -224,7 +179,7 @@ func (e *env) ticket(p person) helpdesk.Ticket {
 // assign records an assignee in the helpdesk, as the workflow engine does.
 func (e *env) assign(ticketID, agentID string) {
 	e.t.Helper()
-	service := e.keys.token(e.t, "workflow-engine", authn.RoleService)
+	service := e.keys.Token(e.t, "workflow-engine", authn.RoleService)
 	e.call(e.helpdesk.URL, "PUT", "/helpdesk/internal/tickets/"+ticketID+"/state", service, map[string]any{
 		"change_id": uuid.NewString(), "step": "triage", "status": "open", "assignee_id": agentID,
 	}).ok(e.t, http.StatusOK, nil)

@@ -18,7 +18,7 @@ func TestMailComment_AddedOnceForItsAuthor(t *testing.T) {
 	e := newEnv(t)
 	jo := e.user("Jo", authn.RoleEmployee)
 	tk := e.ticket(jo)
-	service := e.keys.token(t, "mail-in", authn.RoleService)
+	service := e.keys.Token(t, "mail-in", authn.RoleService)
 	id := uuid.NewString()
 	body := map[string]any{"id": id, "author_id": jo.id, "author_role": "employee", "body": "Still broken."}
 
@@ -54,7 +54,7 @@ func TestMailAttachment_StoredOnceUnderItsBaseName(t *testing.T) {
 	e := newEnv(t)
 	jo := e.user("Jo", authn.RoleEmployee)
 	tk := e.ticket(jo)
-	service := e.keys.token(t, "mail-in", authn.RoleService)
+	service := e.keys.Token(t, "mail-in", authn.RoleService)
 	id := uuid.NewString()
 	post := func(token, name string, content []byte, q url.Values) response {
 		var body bytes.Buffer

@@ -3,8 +3,6 @@ package notification_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -22,6 +19,7 @@ import (
 	"github.com/ticketflow/ticketflow/api/helpdesk"
 	"github.com/ticketflow/ticketflow/api/notification"
 	"github.com/ticketflow/ticketflow/internal/authn"
+	"github.com/ticketflow/ticketflow/internal/authn/authntest"
 	"github.com/ticketflow/ticketflow/internal/cursor"
 	"github.com/ticketflow/ticketflow/internal/events"
 	"github.com/ticketflow/ticketflow/internal/httpx"
@@ -30,55 +28,14 @@ import (
 )
 
 const (
-	issuer   = "ticketflow-test"
-	audience = "ticketflow-test"
+	issuer   = authntest.Issuer
+	audience = authntest.Audience
 	// publicURL is the web app's address in the tests; e-mails link into
 	// it and their Message-IDs end in its host.
 	publicURL = "https://desk.example.com"
 	mailHost  = "desk.example.com"
 	mailFrom  = "Ticketflow Desk <desk@example.com>"
 )
-
-// signer is an Ed25519 signing key that also serves as the verifier's key
-// source, standing in for auth.
-type signer struct {
-	kid  string
-	priv ed25519.PrivateKey
-}
-
-func newSigner(t testing.TB) *signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &signer{kid: "test-" + uuid.NewString()[:8], priv: priv}
-}
-
-// JWKS implements authn.KeySource.
-func (s *signer) JWKS(context.Context) (authn.JWKS, error) {
-	return authn.JWKS{Keys: []authn.JWK{authn.PublicJWK(s.kid, s.priv.Public().(ed25519.PublicKey))}}, nil
-}
-
-// token returns an access token for subject with role, as auth issues them.
-func (s *signer) token(t testing.TB, subject string, role authn.Role) string {
-	t.Helper()
-	now := time.Now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, authn.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: issuer, Subject: subject, Audience: jwt.ClaimStrings{audience},
-			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(15 * time.Minute)),
-			ID: uuid.NewString(),
-		},
-		Role: role,
-	})
-	tok.Header["kid"] = s.kid
-	signed, err := tok.SignedString(s.priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signed
-}
 
 // fastSender shortens the sender loop's delays for tests.
 func fastSender() notification.SenderOptions {
@@ -97,7 +54,7 @@ type env struct {
 	t      *testing.T
 	pool   *pgxpool.Pool
 	svc    *notification.Service
-	keys   *signer
+	keys   *authntest.Signer
 	srv    *httptest.Server
 	rdb    *redis.Client
 	prefix string
@@ -119,7 +76,7 @@ func newEnv(t *testing.T, mailer notification.Mailer) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := newSigner(t)
+	keys := authntest.NewSigner(t)
 	h := notification.NewHandler(svc, authn.NewVerifier(keys, issuer, audience), cursor.New("test-cursor-secret"), log)
 	router := httpx.NewRouter(log, httpx.RouterOptions{MaxBodyBytes: 1 << 20, Timeout: 10 * time.Second})
 	router.Mount(notification.Prefix, h.Routes())
@@ -157,10 +114,10 @@ func (e *env) person(name string, role authn.Role) person {
 	return p
 }
 
-func newPerson(t testing.TB, keys *signer, name string, role authn.Role) person {
+func newPerson(t testing.TB, keys *authntest.Signer, name string, role authn.Role) person {
 	id := uuid.NewString()
 	p := person{id: id, name: name, role: role, email: strings.ToLower(strings.Fields(name)[0]) + "." + id[:8] + "@example.com"}
-	p.token = keys.token(t, id, role)
+	p.token = keys.Token(t, id, role)
 	return p
 }
 

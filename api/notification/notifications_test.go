@@ -9,6 +9,7 @@ import (
 
 	"github.com/ticketflow/ticketflow/api/notification"
 	"github.com/ticketflow/ticketflow/internal/authn"
+	"github.com/ticketflow/ticketflow/internal/authn/authntest"
 )
 
 // list is the answer of GET /notifications.
@@ -141,7 +142,7 @@ func TestMarkAllRead_OnlyTheCallers(t *testing.T) {
 func TestNotificationRoutes_NeedAPerson(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, newFakeSendGrid(t).mailer())
-	service := e.keys.token(t, "workflow-engine", authn.RoleService)
+	service := e.keys.Token(t, "workflow-engine", authn.RoleService)
 	routes := []struct{ method, path string }{
 		{"GET", "/notifications"},
 		{"POST", "/notifications/" + uuid.NewString() + "/read"},
@@ -155,7 +156,7 @@ func TestNotificationRoutes_NeedAPerson(t *testing.T) {
 		e.do(r.method, r.path, service, nil).problem(t, http.StatusForbidden)
 	}
 	// A token from another key is no better than none.
-	foreign := newSigner(t).token(t, uuid.NewString(), authn.RoleAgent)
+	foreign := authntest.NewSigner(t).Token(t, uuid.NewString(), authn.RoleAgent)
 	e.do("GET", "/notifications", foreign, nil).problem(t, http.StatusUnauthorized)
 }
 
