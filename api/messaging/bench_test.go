@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -128,33 +127,7 @@ func BenchmarkIdleConnections(b *testing.B) {
 // each ticket in the file, waits until all are open, and returns a
 // function that ends the process.
 func holdConnections(b *testing.B, url, tickets string) func() {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldIdleConnections$", "-test.count=1")
-	cmd.Env = append(os.Environ(), holdTicketsEnv+"="+tickets, holdURLEnv+"="+url)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	lines := bufio.NewScanner(stdout)
-	for lines.Scan() {
-		if strings.HasPrefix(lines.Text(), "held ") {
-			break
-		}
-	}
-	if n, _ := strconv.Atoi(strings.TrimPrefix(lines.Text(), "held ")); n != idleConnections {
-		b.Fatalf("helper holds %q connections, want %d", lines.Text(), idleConnections)
-	}
-	return func() {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-	}
+	return holdN(b, url, tickets, idleConnections)
 }
 
 // TestHelperHoldIdleConnections is the helper process of

@@ -83,7 +83,9 @@ func BenchmarkWSCurveMemory(b *testing.B) {
 	}
 }
 
-// holdN is holdConnections for n connections.
+// holdN starts the helper process that opens a connection with each
+// ticket in the file (n of them), waits until all are open, and returns a
+// function that ends the process.
 func holdN(b *testing.B, url, tickets string, n int) func() {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldIdleConnections$", "-test.count=1")
 	cmd.Env = append(os.Environ(), holdTicketsEnv+"="+tickets, holdURLEnv+"="+url)
