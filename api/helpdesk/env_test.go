@@ -267,25 +267,5 @@ func (e *env) unchanged(before rows) {
 // outboxEvents returns the events of type typ in the outbox, oldest first.
 func (e *env) outboxEvents(typ string) []events.Event {
 	e.t.Helper()
-	rs, err := e.pool.Query(context.Background(), `SELECT payload FROM outbox WHERE type = $1 ORDER BY id`, typ)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer rs.Close()
-	var out []events.Event
-	for rs.Next() {
-		var payload []byte
-		if err := rs.Scan(&payload); err != nil {
-			e.t.Fatal(err)
-		}
-		ev, err := events.Parse(payload)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		out = append(out, ev)
-	}
-	if err := rs.Err(); err != nil {
-		e.t.Fatal(err)
-	}
-	return out
+	return testenv.OutboxEvents(e.t, e.pool, typ)
 }
