@@ -123,3 +123,13 @@ func (a *Activities) PublishEvent(ctx context.Context, in workflows.PublishEvent
 	}
 	return a.store.PublishEvent(ctx, e)
 }
+
+// LoadEscalation tells a breached ticket where it may go: its definition's
+// escalation chain, its team's lead and the escalation team's hours.
+func (a *Activities) LoadEscalation(ctx context.Context, in workflows.LoadEscalationInput) (workflows.LoadEscalationResult, error) {
+	res, err := a.store.Escalation(ctx, in)
+	if err != nil {
+		return workflows.LoadEscalationResult{}, fmt.Errorf("escalation of ticket team %s: %w", in.TeamID, err)
+	}
+	return res, nil
+}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -105,15 +104,8 @@ func TestCommentSignaller_HoldsCommentUntilTheWorkflowExists(t *testing.T) {
 // deadLetters returns how many messages queue's dead-letter queue holds.
 func deadLetters(t *testing.T, amqpURL, queue string) int {
 	t.Helper()
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch, closeCh := testenv.Channel(t, amqpURL)
+	defer closeCh()
 	d, err := ch.QueueDeclarePassive(queue+rabbitmq.DeadQueueSuffix, true, false, false, false, nil)
 	if err != nil {
 		t.Fatal(err)

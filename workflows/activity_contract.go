@@ -131,3 +131,68 @@ type SLAEvent struct {
 	Kind string    `json:"kind"`
 	Due  time.Time `json:"due"`
 }
+
+// Escalation chains: where the first breach of a ticket takes it, as a
+// definition's "escalation" says. Every chain raises the priority one
+// level (up to urgent) and publishes sla.breached.
+const (
+	// EscalateToTeamLead gives the ticket to the lead of its team; with no
+	// lead, or one who is away, it goes on as EscalateToTeam. It is the
+	// chain of a definition that names none.
+	EscalateToTeamLead = "team_lead"
+	// EscalateToTeam moves the ticket to the definition's escalation team,
+	// to its next agent round-robin; the current agent keeps it when
+	// nobody there is available, and so does a definition without an
+	// escalation team.
+	EscalateToTeam = "team"
+	// EscalateNone leaves the ticket with its team and agent.
+	EscalateNone = "none"
+)
+
+// ActivityLoadEscalation tells a breached ticket where to escalate
+// (LoadEscalationInput, LoadEscalationResult; local activity).
+const ActivityLoadEscalation = "LoadEscalation"
+
+// LoadEscalationInput is the argument of ActivityLoadEscalation.
+type LoadEscalationInput struct {
+	// CategoryID and DefinitionVersion name the definition the run
+	// follows, whose chain counts.
+	CategoryID        string `json:"category_id"`
+	DefinitionVersion int    `json:"definition_version"`
+	// TeamID is the ticket's team, whose lead is asked for.
+	TeamID string `json:"team_id,omitempty"`
+	// EscalationTeamID is the definition's escalation team, whose
+	// business hours the ticket follows if it moves there.
+	EscalationTeamID string `json:"escalation_team_id,omitempty"`
+}
+
+// LoadEscalationResult is where a breached ticket may go.
+type LoadEscalationResult struct {
+	// Chain is the definition's escalation chain; "" (or a value this
+	// worker does not know) is EscalateToTeamLead.
+	Chain string `json:"chain,omitempty"`
+	// TeamLeadID is the lead of the ticket's team, "" for none.
+	// LeadAvailable says whether they can take the ticket now: an
+	// available member who is an active agent or admin.
+	TeamLeadID    string `json:"team_lead_id,omitempty"`
+	LeadAvailable bool   `json:"lead_available"`
+	// EscalationCalendar is the escalation team's business hours, nil for
+	// none.
+	EscalationCalendar *Calendar `json:"escalation_calendar,omitempty"`
+}
+
+// SLABreachedEvent is the data of sla.breached since escalation chains:
+// the SLAEvent with the assignee, team and priority after the escalation,
+// and where it took the ticket.
+type SLABreachedEvent struct {
+	SLAEvent
+	// TeamLeadID is the lead of the team whose SLA was breached, who is
+	// told of it; "" when the team has none.
+	TeamLeadID string `json:"team_lead_id,omitempty"`
+	// EscalatedTo is where this breach took the ticket: EscalateToTeamLead,
+	// EscalateToTeam, or EscalateNone when it stayed (a later breach, or
+	// nobody to take it).
+	EscalatedTo        string `json:"escalated_to"`
+	PreviousAssigneeID string `json:"previous_assignee_id,omitempty"`
+	PreviousTeamID     string `json:"previous_team_id,omitempty"`
+}

@@ -1,8 +1,11 @@
 package workflows
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/ticketflow/ticketflow/internal/events"
 )
 
 func TestCalendar_AddCountsOnlyBusinessHours(t *testing.T) {
@@ -55,5 +58,98 @@ func TestCalendar_DaylightSavingDay(t *testing.T) {
 	day := time.Date(2026, 3, 29, 0, 0, 0, 0, berlin)
 	if got := cal.Elapsed(day, day.AddDate(0, 0, 1)); got != 23*time.Hour {
 		t.Fatalf("business time on the DST day = %s, want 23h", got)
+	}
+}
+
+// calendarLoad returns b's process and policy with the team's calendar, as
+// LoadProcess does for a team with business hours.
+func calendarLoad(b *backend, cal *Calendar) func(context.Context, LoadProcessInput) (LoadProcessResult, error) {
+	return func(ctx context.Context, in LoadProcessInput) (LoadProcessResult, error) {
+		res, err := b.LoadProcess(ctx, in)
+		res.Calendar = cal
+		return res, err
+	}
+}
+
+// A business-hours policy counts the SLA clocks in the team's calendar: a
+// ticket opened on Friday at 16:00 with 4 business hours to a first
+// response (9-17, Monday to Friday) is due on Monday at 12:00, warns on
+// Monday at 11:12 (80%), and nothing fires over the weekend. The deadlines
+// the query reports are the same ones.
+func TestSLA_BusinessHoursDeadlinesSkipNightsAndWeekends(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(day, hour, minute int) time.Time { return time.Date(2026, 11, day, hour, minute, 0, 0, berlin) }
+	friday := at(27, 16, 0)
+	monday := func(hour, minute int) time.Time { return at(30, hour, minute) }
+	tuesday := func(hour, minute int) time.Time { return time.Date(2026, 12, 1, hour, minute, 0, 0, berlin) }
+
+	b := newBackend()
+	b.policy = SLAPolicy{FirstResponseSeconds: 4 * 3600, ResolutionSeconds: 16 * 3600, WarnRatio: 0.8, BusinessHours: true}
+	cal := &Calendar{TimeZone: "Europe/Berlin", Days: []time.Weekday{1, 2, 3, 4, 5}, Start: 9 * 60, End: 17 * 60}
+	h := newHarnessLoading(t, b, calendarLoad(b, cal))
+	since := func(t time.Time) time.Duration { return t.Sub(friday) }
+	h.snapshot(time.Minute, "opened", RoleAgent)
+	h.snapshot(since(at(29, 23, 0)), "sunday night", RoleAgent)
+	h.snapshot(since(monday(11, 11)), "before warning", RoleAgent)
+	h.snapshot(since(monday(11, 13)), "warned", RoleAgent)
+	h.snapshot(since(monday(12, 1)), "breached", RoleAgent)
+	_ = h.runOpenedAt(friday, since(tuesday(18, 0)))
+
+	// Friday 16-17 is one hour; Monday 9-12 the other three. Resolution:
+	// Friday 1 h, Monday 8 h, Tuesday 9-16 the last 7 h.
+	wantFirst, wantResolution := monday(12, 0), tuesday(16, 0)
+	s := h.states["opened"]
+	if s.Calendar == nil || !s.Policy.BusinessHours {
+		t.Fatalf("the run did not keep the calendar: calendar %v policy %+v", s.Calendar, s.Policy)
+	}
+	if s.FirstResponse.Due == nil || !s.FirstResponse.Due.Equal(wantFirst) {
+		t.Fatalf("first response due %v, want %s", s.FirstResponse.Due, wantFirst)
+	}
+	if s.Resolution.Due == nil || !s.Resolution.Due.Equal(wantResolution) {
+		t.Fatalf("resolution due %v, want %s", s.Resolution.Due, wantResolution)
+	}
+	if s := h.states["sunday night"]; s.FirstResponse.Warned || s.FirstResponse.Breached || s.Resolution.Warned {
+		t.Fatalf("over the weekend: first response %+v resolution %+v", s.FirstResponse, s.Resolution)
+	}
+	if s := h.states["before warning"]; s.FirstResponse.Warned {
+		t.Fatal("warned before 80% of the business time")
+	}
+	if s := h.states["warned"]; !s.FirstResponse.Warned || s.FirstResponse.Breached {
+		t.Fatalf("Monday 11:13: %+v", s.FirstResponse)
+	}
+	br := h.states["breached"]
+	if !br.FirstResponse.Breached || br.FirstResponse.Due == nil || !br.FirstResponse.Due.Equal(wantFirst) || !br.Escalated {
+		t.Fatalf("Monday 12:01: %+v escalated %v", br.FirstResponse, br.Escalated)
+	}
+
+	type fired struct {
+		kind string
+		at   time.Time
+	}
+	var got []fired
+	for _, typ := range []string{events.SLAWarning, events.SLABreached} {
+		for _, e := range slaEventsOf(t, b, typ) {
+			got = append(got, fired{typ + " " + e.Kind, e.at})
+			if typ == events.SLABreached && e.Kind == "first_response" && !e.Due.Equal(wantFirst) {
+				t.Errorf("sla.breached due %s, want %s", e.Due, wantFirst)
+			}
+		}
+	}
+	want := []fired{
+		{events.SLAWarning + " first_response", monday(11, 12)},
+		{events.SLAWarning + " resolution", tuesday(12, 48)}, // 12.8 h: Friday 1, Monday 8, Tuesday 3.8
+		{events.SLABreached + " first_response", wantFirst},
+		{events.SLABreached + " resolution", wantResolution},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("SLA events = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].kind != want[i].kind || !got[i].at.Equal(want[i].at) {
+			t.Errorf("SLA event %d = %s at %s, want %s at %s", i, got[i].kind, got[i].at.In(berlin), want[i].kind, want[i].at)
+		}
 	}
 }

@@ -95,9 +95,12 @@ type Definition struct {
 	TeamID string `json:"team_id,omitempty"`
 	// EscalationTeamID takes tickets whose SLA is breached; empty keeps
 	// them with their team (the priority is still raised).
-	EscalationTeamID string       `json:"escalation_team_id,omitempty"`
-	Steps            []Step       `json:"steps"`
-	Transitions      []Transition `json:"transitions"`
+	EscalationTeamID string `json:"escalation_team_id,omitempty"`
+	// Escalation is the chain a ticket's first SLA breach follows:
+	// EscalateToTeamLead ("" counts as it), EscalateToTeam or EscalateNone.
+	Escalation  string       `json:"escalation,omitempty"`
+	Steps       []Step       `json:"steps"`
+	Transitions []Transition `json:"transitions"`
 }
 
 // Step keys of the default process.
@@ -253,6 +256,11 @@ func (d Definition) Validate() error {
 	}
 	if d.TeamID != "" && d.TeamID == d.EscalationTeamID {
 		add("escalation_team_id", "must differ from team_id")
+	}
+	switch d.Escalation {
+	case "", EscalateToTeamLead, EscalateToTeam, EscalateNone:
+	default:
+		add("escalation", "must be team_lead, team or none")
 	}
 	if len(problems) > 0 {
 		return apperr.WithFields(apperr.Unprocessable, "the process definition is invalid", problems...)

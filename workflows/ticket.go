@@ -35,6 +35,10 @@ const (
 	// versionQuietTriage: opening no longer publishes ticket.status_changed
 	// for the automatic move into triage.
 	versionQuietTriage = "quiet-triage"
+	// versionEscalationChain: a breach escalates along the definition's
+	// chain (escalate), team lead first, and sla.breached tells where the
+	// ticket went. Runs from before always went to the escalation team.
+	versionEscalationChain = "escalation-chain"
 )
 
 // eventNamespace derives deterministic event IDs from a ticket and a change
@@ -210,6 +214,10 @@ func (t *ticket) waitForSomething(ctx workflow.Context) {
 	for _, ch := range []workflow.ReceiveChannel{t.comments, t.available, t.priorities, t.wake} {
 		sel.AddReceive(ch, func(workflow.ReceiveChannel, bool) {})
 	}
+	// A cancellation request must end the wait even when no timer is
+	// pending (an assigned ticket waiting on its requester has none): it
+	// only adds a wake-up, no command, so running histories replay as before.
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 	sel.Select(ctx)
 }
 
@@ -639,6 +647,10 @@ func (t *ticket) breach(ctx workflow.Context, kind string, due time.Time) {
 	if kind == "first_response" {
 		c = &t.s.FirstResponse
 	}
+	if workflow.GetVersion(ctx, versionEscalationChain, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		t.escalate(ctx, kind, c)
+		return
+	}
 	t.publish(ctx, events.SLABreached, t.slaEvent(kind, c))
 	if t.s.Escalated {
 		if err := t.record(ctx, Actor{Role: RoleSystem}, kind+" SLA breached"); err != nil {
@@ -665,6 +677,96 @@ func (t *ticket) breach(ctx workflow.Context, kind string, due time.Time) {
 	}
 	if t.s.AssigneeID != previous && t.s.AssigneeID != "" {
 		t.publish(ctx, events.TicketAssigned, t.assignedEvent(previous, system, "escalated after an SLA breach"))
+	}
+}
+
+// escalate handles a breach along the definition's escalation chain. The
+// first breach raises the priority one level and hands the ticket on: to
+// the lead of its team (EscalateToTeamLead, when they are available), else
+// to the escalation team's next agent (unless the chain is EscalateNone);
+// a ticket that moves to another team counts its SLA in that team's hours
+// from then on. Every breach publishes sla.breached with the team lead to
+// tell and where the ticket went.
+func (t *ticket) escalate(ctx workflow.Context, kind string, c *SLAState) {
+	log := workflow.GetLogger(ctx)
+	var target LoadEscalationResult
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityLoadEscalation, LoadEscalationInput{
+		CategoryID: t.s.Definition.CategoryID, DefinitionVersion: t.s.Definition.Version,
+		TeamID: t.s.TeamID, EscalationTeamID: t.s.Definition.EscalationTeamID,
+	}).Get(ctx, &target)
+	if err != nil {
+		// Without the lookup the ticket still escalates, to the team, in
+		// the hours it has.
+		log.Error("load escalation target; escalating to the escalation team", "ticket_id", t.s.TicketID, "error", err)
+		target = LoadEscalationResult{Chain: EscalateToTeam}
+	}
+	previous, previousTeam := t.s.AssigneeID, t.s.TeamID
+	first := !t.s.Escalated
+	to := EscalateNone
+	if first {
+		t.s.Escalated = true
+		t.s.Priority = RaisePriority(t.s.Priority)
+		t.raisedPriority = true
+		chain := target.Chain
+		if chain != EscalateToTeam && chain != EscalateNone {
+			chain = EscalateToTeamLead
+		}
+		esc := t.s.Definition.EscalationTeamID
+		switch {
+		case chain == EscalateToTeamLead && target.TeamLeadID != "" && target.LeadAvailable:
+			t.s.AssigneeID, t.s.WaitingForAgent = target.TeamLeadID, false
+			to = EscalateToTeamLead
+		case chain != EscalateNone && esc != "":
+			t.moveToTeam(ctx, esc, target.EscalationCalendar, err == nil)
+			to = EscalateToTeam
+		}
+	}
+	system := Actor{Role: RoleSystem}
+	reason := kind + " SLA breached"
+	if first {
+		reason = "escalated: " + reason
+	}
+	if err := t.record(ctx, system, reason); err != nil {
+		log.Error("record escalation", "ticket_id", t.s.TicketID, "error", err)
+	}
+	e := SLABreachedEvent{SLAEvent: t.slaEvent(kind, c), TeamLeadID: target.TeamLeadID, EscalatedTo: to}
+	if previous != t.s.AssigneeID {
+		e.PreviousAssigneeID = previous
+	}
+	if previousTeam != t.s.TeamID {
+		e.PreviousTeamID = previousTeam
+	}
+	t.publish(ctx, events.SLABreached, e)
+	if t.s.AssigneeID != previous && t.s.AssigneeID != "" {
+		t.publish(ctx, events.TicketAssigned, t.assignedEvent(previous, system, "escalated after an SLA breach"))
+	}
+}
+
+// moveToTeam hands the ticket to team's next available agent; with none,
+// the current agent keeps it. With switchHours, the SLA clocks count in
+// cal, the team's business hours, from now on: a running clock keeps the
+// time it used in the old team's hours.
+func (t *ticket) moveToTeam(ctx workflow.Context, team string, cal *Calendar, switchHours bool) {
+	t.s.TeamID = team
+	keep := t.s.AssigneeID
+	t.tryAssign(ctx)
+	if t.s.AssigneeID == "" || t.s.WaitingForAgent {
+		t.s.AssigneeID, t.s.WaitingForAgent = keep, keep == ""
+	}
+	if !switchHours {
+		return
+	}
+	now := workflow.Now(ctx)
+	var running []*SLAState
+	for _, c := range []*SLAState{&t.s.FirstResponse, &t.s.Resolution} {
+		if c.RunningSince != nil {
+			t.stopClock(c, now)
+			running = append(running, c)
+		}
+	}
+	t.s.Calendar = cal
+	for _, c := range running {
+		t.startClock(c, now)
 	}
 }
 

@@ -31,7 +31,7 @@ const (
 const (
 	ErrUnknownStep       = "UnknownStep"       // 422
 	ErrIllegalTransition = "IllegalTransition" // 409
-	ErrRoleNotAllowed    = "RoleNotAllowed"    // 403
+	ErrRoleNotAllowed    = "RoleNotAllowed"    // 422
 	ErrTicketClosed      = "TicketClosed"      // 409
 	ErrNotAnAgent        = "NotAnAgent"        // 422
 	ErrInvalidRequest    = "InvalidRequest"    // 422

@@ -77,7 +77,17 @@ type ticketData struct {
 	Status      string  `json:"status"`
 	RequesterID string  `json:"requester_id"`
 	AssigneeID  *string `json:"assignee_id"`
+	// Channel is how the ticket was opened: channelWeb (the web app or
+	// the API) or channelEmail (helpdesk.TicketCreated); empty, from an
+	// event older than the field, means unknown.
+	Channel string `json:"channel"`
 }
+
+// The channels a ticket is opened through, as ticket.created tells them.
+const (
+	channelWeb   = "web"
+	channelEmail = "email"
+)
 
 // ticketUpdatedData is the data of ticket.updated (helpdesk.TicketUpdated).
 type ticketUpdatedData struct {
@@ -110,7 +120,8 @@ type statusChangedData struct {
 	Note        string `json:"note"`
 }
 
-// slaData is the data of sla.warning and sla.breached (workflows.SLAEvent).
+// slaData is the data of sla.warning and sla.breached (workflows.SLAEvent,
+// and workflows.SLABreachedEvent for breaches).
 type slaData struct {
 	TicketID    string    `json:"ticket_id"`
 	Title       string    `json:"title"`
@@ -119,6 +130,9 @@ type slaData struct {
 	Priority    string    `json:"priority"`
 	Kind        string    `json:"kind"` // first_response or resolution
 	Due         time.Time `json:"due"`
+	// TeamLeadID is the lead of the team whose SLA was breached
+	// (sla.breached only).
+	TeamLeadID string `json:"team_lead_id"`
 }
 
 // commentData is the data of comment.created, as messaging publishes it.
@@ -222,10 +236,22 @@ func ticketCreatedChange(e events.Event) (change, error) {
 	if err != nil {
 		return change{}, err
 	}
-	// The one notice its own author gets: the confirmation that the
-	// ticket was received.
-	confirm := notice{kind: KindTicketCreated, ticketID: t.ID, title: t.Title, to: []string{t.RequesterID}}
-	return change{ticket: &facts, notices: []notice{confirm}}, nil
+	c := change{ticket: &facts}
+	if confirmsTicket(t.Channel) {
+		c.notices = []notice{{kind: KindTicketCreated, ticketID: t.ID, title: t.Title, to: []string{t.RequesterID}}}
+	}
+	return c, nil
+}
+
+// confirmsTicket reports whether the requester is told that their new
+// ticket, opened through channel, was received. Nobody is told of their
+// own change, but a ticket opened by e-mail is the exception help desks
+// make: the sender, who sees nothing else, gets the ticket's reference
+// and link by return. A ticket opened in the web app shows itself there
+// at once, so its requester is not told. An event without a channel
+// (published before the helpdesk said it) is confirmed, as it was then.
+func confirmsTicket(channel string) bool {
+	return channel == "" || channel == channelEmail
 }
 
 // ticketUpdatedChange only keeps the directory: the assignments and moves
@@ -322,8 +348,10 @@ func commentChange(e events.Event) (change, error) {
 	return change{notices: []notice{n}}, nil
 }
 
-// slaChange tells the assignee and every active admin. Admins stand in for
-// the team lead, whom the workflow engine does not know yet.
+// slaChange tells the assignee and every active admin of a warning; of a
+// breach also the lead of the ticket's team. Never the ticket's author
+// (its requester): an alert is for the people who owe the service, even
+// when the requester is staff.
 func slaChange(e events.Event) (change, error) {
 	var s slaData
 	if err := decode(e, &s); err != nil {
@@ -333,17 +361,20 @@ func slaChange(e events.Event) (change, error) {
 	v.id("ticket_id", s.TicketID)
 	v.optionalID("requester_id", s.RequesterID)
 	v.optionalID("assignee_id", s.AssigneeID)
+	v.optionalID("team_lead_id", s.TeamLeadID)
 	v.text("title", s.Title)
 	if err := v.err(); err != nil {
 		return change{}, err
 	}
-	kind := KindSLAWarning
+	kind, to := KindSLAWarning, nonEmpty(s.AssigneeID)
 	if e.Type == events.SLABreached {
-		kind = KindSLABreached
+		kind, to = KindSLABreached, nonEmpty(s.AssigneeID, s.TeamLeadID)
 	}
+	// The requester is left out as the actor is: recipients drops them
+	// from the addressees and the admins alike.
 	return change{notices: []notice{{
 		kind: kind, ticketID: s.TicketID, title: s.Title,
-		to: nonEmpty(s.AssigneeID), toAdmins: true,
+		to: to, toAdmins: true, actor: s.RequesterID,
 		detail: detail{slaKind: s.Kind, due: s.Due},
 	}}}, nil
 }

@@ -157,6 +157,7 @@ func TestPutDefinition_RejectsInvalidProcesses(t *testing.T) {
 		{"team is not a UUID", func(d *workflows.Definition) { d.TeamID = "first-line" }, "team_id"},
 		{"escalation to the same team", func(d *workflows.Definition) { d.TeamID, d.EscalationTeamID = team, team }, "escalation_team_id"},
 		{"another category in the body", func(d *workflows.Definition) { d.CategoryID = uuid.NewString() }, "category_id"},
+		{"unknown escalation chain", func(d *workflows.Definition) { d.Escalation = "sideways" }, "escalation"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -191,5 +192,30 @@ func TestDefinitions_BadRequestsAndRoles(t *testing.T) {
 	e.do("GET", path, "", nil).problem(t, http.StatusUnauthorized, "")
 	if n := e.count(`SELECT count(*) FROM definitions`); n != 0 {
 		t.Fatalf("definitions stored by bad requests = %d", n)
+	}
+}
+
+// A definition's escalation chain, saved by an admin, is the one its
+// tickets' breaches follow; one saved without a chain escalates to the
+// team lead.
+func TestPutDefinition_EscalationChainReachesTheBreach(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	admin, _, _ := e.staff()
+	category := uuid.NewString()
+	d := workflows.DefaultDefinition()
+	d.Escalation = workflows.EscalateNone
+	var saved workflows.Definition
+	e.do("PUT", "/workflow/definitions/"+category, admin, d).want(t, http.StatusOK, &saved)
+	if saved.Escalation != workflows.EscalateNone {
+		t.Fatalf("saved escalation = %q", saved.Escalation)
+	}
+	d.Escalation = ""
+	e.do("PUT", "/workflow/definitions/"+category, admin, d).want(t, http.StatusOK, &saved)
+	for version, want := range map[int]string{1: workflows.EscalateNone, 2: ""} {
+		got, err := e.store.Escalation(context.Background(), workflows.LoadEscalationInput{CategoryID: category, DefinitionVersion: version})
+		if err != nil || got.Chain != want {
+			t.Fatalf("version %d: chain %q (%v), want %q", version, got.Chain, err, want)
+		}
 	}
 }

@@ -15,10 +15,12 @@ import (
 	"github.com/ticketflow/ticketflow/workflows"
 )
 
-// newTeamRequest is the body of POST /teams.
+// newTeamRequest is the body of POST /teams. A lead, when given, becomes
+// the team's first member.
 type newTeamRequest struct {
 	Name     string              `json:"name"`
 	Calendar *workflows.Calendar `json:"calendar"`
+	LeadID   *string             `json:"lead_id"`
 }
 
 // teamPatchRequest is the body of PATCH /teams/{id}. A calendar left out
@@ -28,6 +30,9 @@ type teamPatchRequest struct {
 	Calendar json.RawMessage `json:"calendar"`
 	// Strategy, when given, is round_robin or fewest_open.
 	Strategy *string `json:"strategy"`
+	// LeadID, when given, is the new lead (a member of the team) or null
+	// for none. Left out, the lead stays.
+	LeadID json.RawMessage `json:"lead_id"`
 }
 
 // memberRequest is the body of PUT /teams/{id}/members/{user_id}.
@@ -62,7 +67,15 @@ func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	t, err := h.store.CreateTeam(r.Context(), in.Name, in.Calendar)
+	lead := ""
+	if in.LeadID != nil {
+		lead = *in.LeadID
+		if lead == "" {
+			h.fail(w, r, errBadLead)
+			return
+		}
+	}
+	t, err := h.store.CreateTeamWithLead(r.Context(), in.Name, in.Calendar, lead)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -91,6 +104,20 @@ func (h *Handler) patchTeam(w http.ResponseWriter, r *http.Request) {
 			if err := dec.Decode(&p.Calendar); err != nil {
 				h.fail(w, r, apperr.WithFields(apperr.Invalid, "request body has an invalid calendar",
 					apperr.FieldError{Field: "calendar", Message: "must be {time_zone, days, start_minute, end_minute} or null"}))
+				return
+			}
+		}
+	}
+	if in.LeadID != nil {
+		p.SetLead = true
+		if !bytes.Equal(bytes.TrimSpace(in.LeadID), []byte("null")) {
+			if err := json.Unmarshal(in.LeadID, &p.LeadID); err != nil {
+				h.fail(w, r, apperr.WithFields(apperr.Invalid, "request body has an invalid lead_id",
+					apperr.FieldError{Field: "lead_id", Message: "must be a user ID or null"}))
+				return
+			}
+			if p.LeadID == "" {
+				h.fail(w, r, errBadLead)
 				return
 			}
 		}

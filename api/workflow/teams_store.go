@@ -29,6 +29,11 @@ type Team struct {
 	// Strategy is how the team picks the agent of a new ticket:
 	// StrategyRoundRobin or StrategyFewestOpen.
 	Strategy string `json:"strategy"`
+	// LeadID is the team's lead, one of its members, nil when it has none.
+	// The lead hears of every SLA breach of the team's tickets and takes
+	// them when the category's process escalates to the team lead. A lead
+	// who leaves the team is no longer its lead.
+	LeadID *string `json:"lead_id"`
 }
 
 // Member is one member of a team.
@@ -69,6 +74,10 @@ type TeamPatch struct {
 	Calendar    *workflows.Calendar
 	// Strategy, when not nil, changes how the team picks agents.
 	Strategy *string
+	// SetLead replaces the team's lead with LeadID, a member of the team
+	// who is an active agent or admin; an empty LeadID removes the lead.
+	SetLead bool
+	LeadID  string
 }
 
 // assignableSQL is true for a directory entry (alias a) that may be given
@@ -76,6 +85,9 @@ type TeamPatch struct {
 const assignableSQL = `(a.active AND a.role IN ('agent', 'admin'))`
 
 const maxTeamName = 100
+
+// teamColumns are the columns of teams that scanTeam reads.
+const teamColumns = `id, name, calendar, lead_id`
 
 var (
 	errNoTeam      = apperr.New(apperr.NotFound, "no such team")
@@ -120,9 +132,23 @@ func prefixFields(prefix string, err error) []apperr.FieldError {
 // CreateTeam creates a team with no members and its round-robin cursor.
 // The name is unique whatever its case (Conflict otherwise).
 func (s *Store) CreateTeam(ctx context.Context, name string, cal *workflows.Calendar) (Team, error) {
+	return s.CreateTeamWithLead(ctx, name, cal, "")
+}
+
+// CreateTeamWithLead creates a team as CreateTeam does; a non-empty leadID,
+// who must be an active agent or admin (Unprocessable otherwise, and
+// nothing is created), becomes its first member, available, and its lead.
+func (s *Store) CreateTeamWithLead(ctx context.Context, name string, cal *workflows.Calendar, leadID string) (Team, error) {
 	name, err := checkTeam(name, cal)
 	if err != nil {
 		return Team{}, err
+	}
+	if leadID != "" {
+		id, ok := canonicalID(leadID)
+		if !ok {
+			return Team{}, errBadLead
+		}
+		leadID = id
 	}
 	calJSON, err := calendarJSON(cal)
 	if err != nil {
@@ -130,6 +156,15 @@ func (s *Store) CreateTeam(ctx context.Context, name string, cal *workflows.Cale
 	}
 	id := uuid.NewString()
 	err = postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		if leadID != "" {
+			ok, err := isAssignable(ctx, tx, leadID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errLeadNotStaff
+			}
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO teams (id, name, calendar) VALUES ($1, $2, $3)`, id, name, calJSON); err != nil {
 			if postgres.IsUniqueViolation(err) {
 				return errTeamNameDup
@@ -139,12 +174,21 @@ func (s *Store) CreateTeam(ctx context.Context, name string, cal *workflows.Cale
 		if _, err := tx.Exec(ctx, `INSERT INTO team_cursors (team_id) VALUES ($1)`, id); err != nil {
 			return fmt.Errorf("insert cursor of team %s: %w", id, err)
 		}
-		return nil
+		if leadID == "" {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO team_members (team_id, user_id, available) VALUES ($1, $2, true)`, id, leadID); err != nil {
+			return fmt.Errorf("add lead %s to team %s: %w", leadID, id, err)
+		}
+		return setLead(ctx, tx, id, leadID)
 	})
 	if err != nil {
 		return Team{}, err
 	}
-	return Team{ID: id, Name: name, Calendar: cal, Members: []Member{}, Strategy: StrategyRoundRobin}, nil
+	if leadID == "" {
+		return Team{ID: id, Name: name, Calendar: cal, Members: []Member{}, Strategy: StrategyRoundRobin}, nil
+	}
+	return s.Team(ctx, id)
 }
 
 // Team returns a team with its members (NotFound for an unknown or
@@ -155,7 +199,7 @@ func (s *Store) Team(ctx context.Context, id string) (Team, error) {
 
 // Teams returns every team with its members, by name.
 func (s *Store) Teams(ctx context.Context) ([]Team, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, name, calendar FROM teams ORDER BY lower(name), id`)
+	rows, err := s.pool.Query(ctx, `SELECT `+teamColumns+` FROM teams ORDER BY lower(name), id`)
 	if err != nil {
 		return nil, fmt.Errorf("list teams: %w", err)
 	}
@@ -180,7 +224,8 @@ func (s *Store) Teams(ctx context.Context) ([]Team, error) {
 	return teams, nil
 }
 
-// UpdateTeam renames a team or changes its calendar.
+// UpdateTeam renames a team or changes its calendar, strategy or lead. A
+// change that is invalid (Unprocessable) writes nothing.
 func (s *Store) UpdateTeam(ctx context.Context, id string, p TeamPatch) (Team, error) {
 	id, ok := canonicalID(id)
 	if !ok {
@@ -189,7 +234,7 @@ func (s *Store) UpdateTeam(ctx context.Context, id string, p TeamPatch) (Team, e
 	var t Team
 	err := postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		if t, err = scanTeam(tx.QueryRow(ctx, `SELECT id, name, calendar FROM teams WHERE id = $1 FOR UPDATE`, id)); err != nil {
+		if t, err = scanTeam(tx.QueryRow(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1 FOR UPDATE`, id)); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return errNoTeam
 			}
@@ -203,6 +248,11 @@ func (s *Store) UpdateTeam(ctx context.Context, id string, p TeamPatch) (Team, e
 		}
 		if t.Name, err = checkTeam(t.Name, t.Calendar); err != nil {
 			return err
+		}
+		if p.SetLead {
+			if err := changeLead(ctx, tx, id, p.LeadID); err != nil {
+				return err
+			}
 		}
 		if p.Strategy != nil {
 			if err := checkStrategy(*p.Strategy); err != nil {
@@ -329,7 +379,8 @@ func (s *Store) setMember(ctx context.Context, teamID, userID string, available,
 }
 
 // RemoveMember takes the user out of the team (NotFound when not a
-// member). Tickets already assigned to them stay so.
+// member). Tickets already assigned to them stay so. A lead who leaves
+// the team is no longer its lead (the key of teams.lead_id clears it).
 func (s *Store) RemoveMember(ctx context.Context, teamID, userID string) error {
 	teamID, ok := canonicalID(teamID)
 	if !ok {
@@ -339,17 +390,116 @@ func (s *Store) RemoveMember(ctx context.Context, teamID, userID string) error {
 	if !ok {
 		return errNoMember
 	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM team_members WHERE team_id = $1 AND user_id = $2`, teamID, userID)
-	if err != nil {
-		return fmt.Errorf("remove member %s of team %s: %w", userID, teamID, err)
-	}
-	if tag.RowsAffected() == 0 {
-		if _, err := teamByID(ctx, s.pool, teamID); err != nil {
-			return err
+	return postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		// The team first, as UpdateTeam locks it, so that removing its lead
+		// (which clears teams.lead_id) and naming them lead take turns.
+		if err := tx.QueryRow(ctx, `SELECT id FROM teams WHERE id = $1 FOR NO KEY UPDATE`, teamID).Scan(new(string)); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errNoTeam
+			}
+			return fmt.Errorf("read team %s: %w", teamID, err)
 		}
-		return errNoMember
+		tag, err := tx.Exec(ctx, `DELETE FROM team_members WHERE team_id = $1 AND user_id = $2`, teamID, userID)
+		if err != nil {
+			return fmt.Errorf("remove member %s of team %s: %w", userID, teamID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return errNoMember
+		}
+		return nil
+	})
+}
+
+var (
+	errBadLead = apperr.WithFields(apperr.Unprocessable, "the team lead is invalid",
+		apperr.FieldError{Field: "lead_id", Message: "must be the ID of a member of the team, or null"})
+	errLeadNotMember = apperr.WithFields(apperr.Unprocessable, "the team lead must be a member of the team",
+		apperr.FieldError{Field: "lead_id", Message: "is not a member of the team"})
+	errLeadNotStaff = apperr.WithFields(apperr.Unprocessable, "the team lead must be an active agent or admin",
+		apperr.FieldError{Field: "lead_id", Message: "is not an active agent or admin"})
+)
+
+// changeLead makes leadID the lead of the team, whose row the caller has
+// locked; "" removes the lead. The lead must be a member of the team and
+// an active agent or admin.
+func changeLead(ctx context.Context, tx pgx.Tx, teamID, leadID string) error {
+	if leadID == "" {
+		return setLead(ctx, tx, teamID, "")
+	}
+	id, ok := canonicalID(leadID)
+	if !ok {
+		return errBadLead
+	}
+	var staff bool
+	err := tx.QueryRow(ctx, `
+		SELECT `+assignableSQL+` FROM team_members m JOIN agents a ON a.user_id = m.user_id
+		WHERE m.team_id = $1 AND m.user_id = $2`, teamID, id).Scan(&staff)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return errLeadNotMember
+	case err != nil:
+		return fmt.Errorf("read member %s of team %s: %w", id, teamID, err)
+	case !staff:
+		return errLeadNotStaff
+	}
+	return setLead(ctx, tx, teamID, id)
+}
+
+// setLead writes the team's lead; "" for none.
+func setLead(ctx context.Context, tx pgx.Tx, teamID, leadID string) error {
+	var lead *string
+	if leadID != "" {
+		lead = &leadID
+	}
+	_, err := tx.Exec(ctx, `UPDATE teams SET lead_id = $2, updated_at = now() WHERE id = $1`, teamID, lead)
+	if postgres.ConstraintOf(err) == "teams_lead_member_fkey" {
+		return errLeadNotMember
+	}
+	if err != nil {
+		return fmt.Errorf("set lead of team %s: %w", teamID, err)
 	}
 	return nil
+}
+
+// Escalation tells where a breached ticket escalates to: the escalation
+// chain of the definition the run follows, the lead of the ticket's team
+// and whether they can take it now (an available member who is an active
+// agent or admin; their capacity does not count, an escalation is not
+// round-robin), and the escalation team's business hours. IDs that are
+// not UUIDs, or name nothing, find nothing.
+func (s *Store) Escalation(ctx context.Context, in workflows.LoadEscalationInput) (workflows.LoadEscalationResult, error) {
+	var res workflows.LoadEscalationResult
+	if cid, ok := canonicalID(in.CategoryID); ok && in.DefinitionVersion > 0 {
+		err := s.pool.QueryRow(ctx, `
+			SELECT coalesce(body->>'escalation', '') FROM definitions WHERE category_id = $1 AND version = $2`,
+			cid, in.DefinitionVersion).Scan(&res.Chain)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return res, fmt.Errorf("read escalation of category %s: %w", cid, err)
+		}
+	}
+	if tid, ok := canonicalID(in.TeamID); ok {
+		var lead *string
+		err := s.pool.QueryRow(ctx, `
+			SELECT t.lead_id::text, coalesce(m.available AND `+assignableSQL+`, false)
+			FROM teams t
+			LEFT JOIN team_members m ON m.team_id = t.id AND m.user_id = t.lead_id
+			LEFT JOIN agents a ON a.user_id = t.lead_id
+			WHERE t.id = $1`, tid).Scan(&lead, &res.LeadAvailable)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return res, fmt.Errorf("read lead of team %s: %w", tid, err)
+		}
+		if lead != nil {
+			res.TeamLeadID = *lead
+		}
+	}
+	if eid, ok := canonicalID(in.EscalationTeamID); ok {
+		cal, err := s.TeamCalendar(ctx, eid)
+		if err != nil && !errors.Is(err, errNoTeam) {
+			return res, err
+		}
+		res.EscalationCalendar = cal
+	}
+	return res, nil
 }
 
 // missingTeams returns those of ids that name no team.
@@ -376,7 +526,7 @@ func teamByID(ctx context.Context, q postgres.Querier, id string) (Team, error) 
 	if !ok {
 		return Team{}, errNoTeam
 	}
-	t, err := scanTeam(q.QueryRow(ctx, `SELECT id, name, calendar FROM teams WHERE id = $1`, id))
+	t, err := scanTeam(q.QueryRow(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Team{}, errNoTeam
 	}
@@ -400,7 +550,7 @@ func scanTeam(row pgx.Row) (Team, error) {
 		t   Team
 		raw []byte
 	)
-	if err := row.Scan(&t.ID, &t.Name, &raw); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &raw, &t.LeadID); err != nil {
 		return Team{}, err
 	}
 	cal, err := decodeCalendar(raw)

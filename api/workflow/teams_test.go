@@ -265,3 +265,136 @@ func TestMembers_BecomingAvailableSignalsTheTeamsWaitingTickets(t *testing.T) {
 		t.Fatalf("signals after adding a member = %v, want 2", got)
 	}
 }
+
+func TestTeams_LeadIsAnActiveMemberAndLeavesWithMembership(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	admin, _, _ := e.staff()
+	lead := e.user("Lea Lead", authn.RoleAgent)
+	other := e.user("Otto Other", authn.RoleAgent)
+	employee := e.user("Eve Employee", authn.RoleEmployee)
+
+	// Created with a lead: the lead is the first member.
+	var team workflow.Team
+	e.do("POST", "/workflow/teams", admin, map[string]any{"name": "Network", "lead_id": lead}).want(t, http.StatusCreated, &team)
+	if team.LeadID == nil || *team.LeadID != lead || len(team.Members) != 1 || team.Members[0].UserID != lead || !team.Members[0].Available {
+		t.Fatalf("created = %+v", team)
+	}
+	var none workflow.Team
+	e.do("POST", "/workflow/teams", admin, map[string]any{"name": "Printers"}).want(t, http.StatusCreated, &none)
+	if none.LeadID != nil {
+		t.Fatalf("team without a lead = %+v", none)
+	}
+	for name, body := range map[string]string{
+		"employee lead":   `{"name": "X", "lead_id": "` + employee + `"}`,
+		"unknown lead":    `{"name": "X", "lead_id": "` + uuid.NewString() + `"}`,
+		"malformed lead":  `{"name": "X", "lead_id": "boss"}`,
+		"empty lead":      `{"name": "X", "lead_id": ""}`,
+		"bad name, lead ": `{"name": " ", "lead_id": "` + lead + `"}`,
+	} {
+		t.Run("create with "+name, func(t *testing.T) {
+			field := "lead_id"
+			if strings.HasPrefix(name, "bad name") {
+				field = "name"
+			}
+			e.do("POST", "/workflow/teams", admin, body).problem(t, http.StatusUnprocessableEntity, field)
+		})
+	}
+	if n := e.count(`SELECT count(*) FROM teams`); n != 2 {
+		t.Fatalf("teams = %d after refused creations, want 2", n)
+	}
+	if n := e.count(`SELECT count(*) FROM team_members`); n != 1 {
+		t.Fatalf("members = %d after refused creations, want 1", n)
+	}
+
+	path := "/workflow/teams/" + team.ID
+	// Refused changes write nothing, not even the rest of the patch.
+	e.do("PATCH", path, admin, map[string]any{"name": "Renamed", "lead_id": other}).problem(t, http.StatusUnprocessableEntity, "lead_id")
+	e.do("PATCH", path, admin, `{"lead_id": 7}`).problem(t, http.StatusBadRequest, "lead_id")
+	e.do("PATCH", path, admin, `{"lead_id": "not-a-uuid"}`).problem(t, http.StatusUnprocessableEntity, "lead_id")
+	e.member(team.ID, other, true)
+	e.changeUser(other, "Otto Other", authn.RoleAgent, false)
+	e.do("PATCH", path, admin, map[string]any{"lead_id": other}).problem(t, http.StatusUnprocessableEntity, "lead_id")
+	var got workflow.Team
+	e.do("GET", path, admin, nil).want(t, http.StatusOK, &got)
+	if got.Name != "Network" || got.LeadID == nil || *got.LeadID != lead {
+		t.Fatalf("team after refused changes = %+v", got)
+	}
+
+	// Another member becomes lead; a patch without lead_id keeps it.
+	e.changeUser(other, "Otto Other", authn.RoleAgent, true)
+	e.do("PATCH", path, admin, map[string]any{"lead_id": other}).want(t, http.StatusOK, &got)
+	if got.LeadID == nil || *got.LeadID != other {
+		t.Fatalf("after changing the lead = %+v", got)
+	}
+	e.do("PATCH", path, admin, map[string]any{"name": "Networks"}).want(t, http.StatusOK, &got)
+	if got.LeadID == nil || *got.LeadID != other {
+		t.Fatalf("a rename changed the lead: %+v", got)
+	}
+	var list httpx.List[workflow.Team]
+	e.do("GET", "/workflow/teams", admin, nil).want(t, http.StatusOK, &list)
+	if list.Items[0].ID != team.ID || list.Items[0].LeadID == nil || *list.Items[0].LeadID != other {
+		t.Fatalf("list = %+v", list.Items)
+	}
+	// "lead_id": null removes the lead, and they stay a member.
+	e.do("PATCH", path, admin, `{"lead_id": null}`).want(t, http.StatusOK, &got)
+	if got.LeadID != nil || len(got.Members) != 2 {
+		t.Fatalf("after removing the lead = %+v", got)
+	}
+	// A lead who leaves the team is no longer its lead.
+	e.do("PATCH", path, admin, map[string]any{"lead_id": lead}).want(t, http.StatusOK, nil)
+	e.do("DELETE", path+"/members/"+lead, admin, nil).want(t, http.StatusNoContent, nil)
+	e.do("GET", path, admin, nil).want(t, http.StatusOK, &got)
+	if got.LeadID != nil || len(got.Members) != 1 {
+		t.Fatalf("after the lead left = %+v", got)
+	}
+}
+
+func TestTeams_EscalationFindsTheChainTheLeadAndTheHours(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	ctx := context.Background()
+	lead := e.user("Lea Lead", authn.RoleAgent)
+	team, err := e.store.CreateTeamWithLead(ctx, "Support", nil, lead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	esc, err := e.store.CreateTeam(ctx, "Second line", &berlinHours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	category := uuid.NewString()
+	// The chain of the version the run follows, as a definition's
+	// "escalation" stores it.
+	if _, err := e.pool.Exec(ctx, `INSERT INTO definitions (category_id, version, body) VALUES ($1, 1, '{"escalation": "team"}'), ($1, 2, '{}')`, category); err != nil {
+		t.Fatal(err)
+	}
+	in := workflows.LoadEscalationInput{CategoryID: category, DefinitionVersion: 1, TeamID: team.ID, EscalationTeamID: esc.ID}
+	got, err := e.store.Escalation(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Chain != workflows.EscalateToTeam || got.TeamLeadID != lead || !got.LeadAvailable ||
+		got.EscalationCalendar == nil || got.EscalationCalendar.TimeZone != "Europe/Berlin" {
+		t.Fatalf("escalation = %+v", got)
+	}
+	in.DefinitionVersion = 2
+	if got, err = e.store.Escalation(ctx, in); err != nil || got.Chain != "" {
+		t.Fatalf("escalation of a definition without a chain = %+v, %v", got, err)
+	}
+	// A lead who is away, or no longer an active agent, is not available.
+	e.member(team.ID, lead, false)
+	if got, err = e.store.Escalation(ctx, in); err != nil || got.TeamLeadID != lead || got.LeadAvailable {
+		t.Fatalf("escalation with the lead away = %+v, %v", got, err)
+	}
+	e.member(team.ID, lead, true)
+	e.changeUser(lead, "Lea Lead", authn.RoleAgent, false)
+	if got, err = e.store.Escalation(ctx, in); err != nil || got.TeamLeadID != lead || got.LeadAvailable {
+		t.Fatalf("escalation with the lead deactivated = %+v, %v", got, err)
+	}
+	// Unknown or malformed IDs find nothing.
+	got, err = e.store.Escalation(ctx, workflows.LoadEscalationInput{CategoryID: "cat", DefinitionVersion: 1, TeamID: uuid.NewString(), EscalationTeamID: "x"})
+	if err != nil || got != (workflows.LoadEscalationResult{}) {
+		t.Fatalf("escalation of unknown IDs = %+v, %v", got, err)
+	}
+}

@@ -22,6 +22,7 @@ func TestTemporalError_MapsEngineFailures(t *testing.T) {
 		want apperr.Code
 	}{
 		{"rejected transition", temporal.NewApplicationError("no", workflows.ErrIllegalTransition), apperr.Conflict},
+		{"move the role may not make", temporal.NewApplicationError("no", workflows.ErrRoleNotAllowed), apperr.Unprocessable},
 		{"no such run", serviceerror.NewNotFound("gone"), apperr.NotFound},
 		{"run busy", serviceerror.NewResourceExhausted(0, "busy"), apperr.TooManyRequests},
 		{"our own deadline", context.DeadlineExceeded, apperr.Unavailable},

@@ -235,11 +235,16 @@ func (h *Handler) update(ctx context.Context, ticketID, name string, arg any) (w
 	return s, nil
 }
 
-// rejections maps the workflow's rejection types to what the caller sees.
+// rejections maps the workflow's rejection types to what the caller sees;
+// the validator's reason becomes the problem's detail. A move the ticket's
+// current step does not allow is a conflict with its state (409); a move
+// the caller's role may not make on a ticket they may see is a request the
+// process cannot take (422), not a denial of access: whoever can see a
+// ticket may ask to move it, and the process says which moves are theirs.
 var rejections = map[string]apperr.Code{
 	workflows.ErrUnknownStep:       apperr.Unprocessable,
 	workflows.ErrIllegalTransition: apperr.Conflict,
-	workflows.ErrRoleNotAllowed:    apperr.Forbidden,
+	workflows.ErrRoleNotAllowed:    apperr.Unprocessable,
 	workflows.ErrTicketClosed:      apperr.Conflict,
 	workflows.ErrNotAnAgent:        apperr.Unprocessable,
 	workflows.ErrInvalidRequest:    apperr.Unprocessable,

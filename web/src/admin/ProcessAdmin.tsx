@@ -81,6 +81,14 @@ function DefinitionEditor({ categoryId }: { categoryId: string }) {
             {(teams.data ?? []).map((t) => <option key={t.id} value={t.id}>{t.name}</option>)}
           </select>
         </label>
+        <label>
+          At the first SLA breach
+          <select value={def.escalation ?? 'team_lead'} onChange={(e) => setDef({ ...def, escalation: e.target.value as Definition['escalation'] })}>
+            <option value="team_lead">Raise the priority; give the ticket to the team lead, else to the escalation team</option>
+            <option value="team">Raise the priority; give the ticket to the escalation team</option>
+            <option value="none">Raise the priority; keep the team and agent</option>
+          </select>
+        </label>
       </div>
       <h3>Steps</h3>
       <table className="editor">
@@ -118,7 +126,7 @@ function DefinitionEditor({ categoryId }: { categoryId: string }) {
               <td className="nowrap">
                 {moveRoles.map((r) => (
                   <label key={r} className="check">
-                    <input type="checkbox" checked={t.roles.includes(r)} onChange={(e) => setMove(i, { roles: e.target.checked ? [...t.roles, r] : t.roles.filter((x) => x !== r) })} /> {r}
+                    <input type="checkbox" aria-label={`${r} may make move ${i + 1}`} checked={t.roles.includes(r)} onChange={(e) => setMove(i, { roles: e.target.checked ? [...t.roles, r] : t.roles.filter((x) => x !== r) })} /> {r}
                   </label>
                 ))}
               </td>

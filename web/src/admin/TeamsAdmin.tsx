@@ -5,7 +5,7 @@ import type { Member, Team, TeamStrategy } from '../api/types'
 import { useAgents } from '../tickets/hooks'
 import { Empty, ErrorText, Loading } from '../ui/Status'
 
-/** TeamsAdmin creates teams and manages their members, availability, capacity and assignment strategy. */
+/** TeamsAdmin creates teams and manages their members, lead, availability, capacity and assignment strategy. */
 export function TeamsAdmin() {
   const qc = useQueryClient()
   const teams = useQuery({ queryKey: ['teams'], queryFn: async () => (await workflowApi.teams()).items })
@@ -40,6 +40,11 @@ function TeamCard({ team }: { team: Team }) {
   const put = useMutation({ mutationFn: ({ user, available }: { user: string; available: boolean }) => workflowApi.putMember(team.id, user, available), onSuccess: done })
   const remove = useMutation({ mutationFn: (user: string) => workflowApi.removeMember(team.id, user), onSuccess: done })
   const strategy = useMutation({ mutationFn: (s: TeamStrategy) => workflowApi.patchTeam(team.id, { strategy: s }), onSuccess: done })
+  // The lead is one of the members (the API refuses anyone else); null removes it.
+  const lead = useMutation({
+    mutationFn: (leadId: string | null) => workflowApi.patchTeam(team.id, { lead_id: leadId }),
+    onSuccess: done,
+  })
   const candidates = (agents.data ?? []).filter((a) => !team.members.some((m) => m.user_id === a.user_id))
   return (
     <article className="card" aria-labelledby={`team-${team.id}`}>
@@ -52,15 +57,25 @@ function TeamCard({ team }: { team: Team }) {
           <option value="fewest_open">the member with the fewest open tickets</option>
         </select>
       </label>
+      <label>
+        Team lead
+        <select aria-label={`Lead of ${team.name}`} value={team.lead_id ?? ''} disabled={lead.isPending || team.members.length === 0}
+          onChange={(e) => lead.mutate(e.target.value || null)}>
+          <option value="">No lead</option>
+          {team.members.map((m) => (
+            <option key={m.user_id} value={m.user_id} disabled={!m.assignable && m.user_id !== team.lead_id}>{m.name || m.user_id}</option>
+          ))}
+        </select>
+      </label>
       {team.members.length === 0 ? <p className="muted">No members: its tickets wait unassigned.</p> : (
         <ul className="list">
           {team.members.map((m) => (
             <li key={m.user_id}>
-              <span>{m.name || m.user_id} {!m.assignable && <span className="badge">not assignable</span>}</span>
+              <span>{m.name || m.user_id} {m.user_id === team.lead_id && <span className="badge">lead</span>} {!m.assignable && <span className="badge">not assignable</span>}</span>
               <span>
-                <label className="check"><input type="checkbox" checked={m.available} onChange={(e) => put.mutate({ user: m.user_id, available: e.target.checked })} /> available</label>{' '}
+                <label className="check"><input type="checkbox" aria-label={`${m.name || m.user_id} is available in ${team.name}`} checked={m.available} onChange={(e) => put.mutate({ user: m.user_id, available: e.target.checked })} /> available</label>{' '}
                 <CapacityField key={`${m.user_id}-${m.capacity ?? "none"}`} team={team} member={m} />{' '}
-                <button type="button" className="link danger" aria-label={`Remove ${m.name} from ${team.name}`} onClick={() => remove.mutate(m.user_id)}>Remove</button>
+                <button type="button" className="link danger" aria-label={`Remove ${m.name || m.user_id} from ${team.name}`} onClick={() => remove.mutate(m.user_id)}>Remove</button>
               </span>
             </li>
           ))}
@@ -76,7 +91,7 @@ function TeamCard({ team }: { team: Team }) {
         </label>
         <button type="submit" disabled={!pick}>Add</button>
       </form>
-      <ErrorText error={put.error ?? remove.error ?? strategy.error} title="The change was refused" />
+      <ErrorText error={put.error ?? remove.error ?? strategy.error ?? lead.error} title="The change was refused" />
     </article>
   )
 }
