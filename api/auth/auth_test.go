@@ -185,3 +185,47 @@ func (e *env) count(sql string, args ...any) int {
 	}
 	return n
 }
+
+// TestLogin_EveryFailedLoginPaysForOneFullHash proves, without a clock,
+// that a login costs the same whatever the e-mail: an unknown e-mail, a
+// wrong password, a deactivated account and an account without a password
+// each run exactly one Argon2id check at the cost of a real hash, as a
+// successful login does. The answers alone cannot show that an unknown
+// e-mail is not answered early (and faster).
+func TestLogin_EveryFailedLoginPaysForOneFullHash(t *testing.T) {
+	e := newEnv(t)
+	ana := e.register("ana@example.com", "Ana")
+	gone := e.register("gone@example.com", "Gone")
+	mailOnly := e.register("mail.only@example.com", "Mail Only")
+	ctx := context.Background()
+	if _, err := e.pool.Exec(ctx, `UPDATE users SET active = false WHERE id = $1`, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	// As mail-in creates requesters: no password at all.
+	if _, err := e.pool.Exec(ctx, `UPDATE users SET password_hash = NULL WHERE id = $1`, mailOnly.ID); err != nil {
+		t.Fatal(err)
+	}
+	take := auth.RecordPasswordChecks(t)
+
+	for i, c := range []struct {
+		name, email, password string
+		status                int
+	}{
+		{"right password", ana.Email, ana.password, http.StatusOK},
+		{"wrong password", ana.Email, "not the password", http.StatusUnauthorized},
+		{"unknown e-mail", "nobody@example.com", "not the password", http.StatusUnauthorized},
+		{"deactivated account", gone.Email, gone.password, http.StatusUnauthorized},
+		{"account without a password", mailOnly.Email, "not the password", http.StatusUnauthorized},
+	} {
+		// Each from its own address, under the rate limits.
+		r := e.do("POST", "/auth/login", "", map[string]string{"email": c.email, "password": c.password},
+			"X-Real-IP", "10.9.0."+string(rune('1'+i)))
+		if r.status != c.status {
+			t.Fatalf("%s: status %d, want %d; %s", c.name, r.status, c.status, r.body)
+		}
+		checks := take()
+		if len(checks) != 1 || checks[0] != auth.HashCost {
+			t.Errorf("%s: password checks %+v, want exactly one at %+v", c.name, checks, auth.HashCost)
+		}
+	}
+}

@@ -100,6 +100,29 @@ func (s *Service) UpdateCategory(ctx context.Context, id string, p CategoryPatch
 	return c, nil
 }
 
+// errCategoryInUse answers the deletion of a category that tickets are
+// filed in, or once were (their history names it): archiving it keeps
+// those names.
+var errCategoryInUse = apperr.New(apperr.Conflict,
+	`the category is used by tickets or their history and cannot be deleted; archive it instead with PATCH {"active": false}`)
+
+// DeleteCategory deletes the category id if no ticket is filed in it and
+// no ticket's history names it, as a category created by mistake; a
+// category in use is a Conflict (errCategoryInUse) and stays: archive it
+// (UpdateCategory with Active false) so that it is no longer offered and
+// every ticket and history entry keeps its name. Like Zendesk and Zammad,
+// which refuse to delete groups and categories that tickets reference.
+func (s *Service) DeleteCategory(ctx context.Context, id string) error {
+	if !validID(id) {
+		return errNoCategory
+	}
+	if err := deleteCategory(ctx, s.pool, id); err != nil {
+		return err
+	}
+	logging.FromContext(ctx, s.log).Info("category deleted", "category_id", id)
+	return nil
+}
+
 // Category returns one category, active or not.
 func (s *Service) Category(ctx context.Context, id string) (Category, error) {
 	if !validID(id) {

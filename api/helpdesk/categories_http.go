@@ -72,3 +72,13 @@ func (h *Handler) patchCategory(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.JSON(w, http.StatusOK, c)
 }
+
+// deleteCategory deletes an unused category: 204, or 409 when tickets use
+// it (archive it with PATCH {"active": false} instead).
+func (h *Handler) deleteCategory(w http.ResponseWriter, r *http.Request) {
+	if err := h.svc.DeleteCategory(r.Context(), chi.URLParam(r, "id")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

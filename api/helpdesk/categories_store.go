@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ticketflow/ticketflow/internal/apperr"
 	"github.com/ticketflow/ticketflow/internal/postgres"
@@ -49,6 +50,35 @@ func updateCategory(ctx context.Context, q postgres.Querier, c Category) (Catego
 		return Category{}, fmt.Errorf("update category %s: %w", c.ID, err)
 	}
 	return c, nil
+}
+
+// foreignKeyViolation is PostgreSQL's SQLSTATE foreign_key_violation.
+const foreignKeyViolation = "23503"
+
+// deleteCategory deletes the category id unless a ticket is filed in it or
+// a ticket's history names it (errCategoryInUse). A ticket filed in it
+// concurrently either commits first, and the foreign key then refuses the
+// delete, or waits on the row lock and finds the category gone.
+func deleteCategory(ctx context.Context, q postgres.Querier, id string) error {
+	tag, err := q.Exec(ctx, `
+		DELETE FROM categories c WHERE c.id = $1
+		AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.category_id = c.id)
+		AND NOT EXISTS (SELECT 1 FROM ticket_history h WHERE h.field = $2
+			AND (h.old_value = c.id::text OR h.new_value = c.id::text))`, id, FieldCategory)
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == foreignKeyViolation:
+		return errCategoryInUse
+	case err != nil:
+		return fmt.Errorf("delete category %s: %w", id, err)
+	case tag.RowsAffected() == 1:
+		return nil
+	}
+	// Nothing deleted: the category is unknown, or in use.
+	if _, err := categoryByID(ctx, q, id); err != nil {
+		return err
+	}
+	return errCategoryInUse
 }
 
 func categoryByID(ctx context.Context, q postgres.Querier, id string) (Category, error) {

@@ -73,7 +73,7 @@ func (s *Service) CreateMailTicket(ctx context.Context, in MailTicket) (Ticket, 
 			return err
 		}
 		created = true
-		return publish(ctx, tx, events.TicketCreated, t.ID, t)
+		return publish(ctx, tx, events.TicketCreated, t.ID, TicketCreated{Ticket: t, Channel: ChannelEmail})
 	})
 	if err != nil {
 		return Ticket{}, false, err

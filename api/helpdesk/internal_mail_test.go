@@ -31,8 +31,13 @@ func TestMailTicket_OpensOnceByItsID(t *testing.T) {
 	if again.ID != id || again.CreatedAt != tk.CreatedAt {
 		t.Fatalf("again %+v", again)
 	}
-	if n := len(e.outboxEvents(events.TicketCreated)); n != 1 {
-		t.Fatalf("%d ticket.created events, want 1", n)
+	created := e.outboxEvents(events.TicketCreated)
+	if len(created) != 1 {
+		t.Fatalf("%d ticket.created events, want 1", len(created))
+	}
+	var data helpdesk.TicketCreated
+	if err := created[0].DecodeData(&data); err != nil || data.ID != id || data.Channel != helpdesk.ChannelEmail {
+		t.Fatalf("ticket.created data = %+v (%v), want ticket %s through %q", data, err, id, helpdesk.ChannelEmail)
 	}
 	// The same ID for another requester is a conflict.
 	body["requester_id"] = uuid.NewString()

@@ -38,7 +38,8 @@ func NewHandler(svc *Service, verifier *authn.Verifier, cursors *cursor.Codec, l
 //	GET   /categories              signed in (admins: ?all=true for inactive ones)
 //	GET   /categories/{id}         signed in
 //	POST  /categories              admin
-//	PATCH /categories/{id}         admin
+//	PATCH /categories/{id}         admin (active: false archives it)
+//	DELETE /categories/{id}        admin: only a category no ticket uses, else 409
 //	POST  /tickets                 employee, agent, admin
 //	GET   /tickets                 signed in; employees see their own tickets
 //	GET   /tickets/{id}            requester, agent, admin, service
@@ -79,6 +80,7 @@ func (h *Handler) categoryRoutes(r chi.Router) {
 		r.Use(authn.RequireRole(h.log, authn.RoleAdmin))
 		r.Post("/categories", h.createCategory)
 		r.Patch("/categories/{id}", h.patchCategory)
+		r.Delete("/categories/{id}", h.deleteCategory)
 	})
 }
 

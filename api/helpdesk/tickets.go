@@ -93,6 +93,20 @@ type Ticket struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// TicketCreated is the data of ticket.created: the new ticket and the
+// channel it came through.
+type TicketCreated struct {
+	Ticket
+	// Channel is ChannelWeb (the web app or the API) or ChannelEmail.
+	Channel string `json:"channel"`
+}
+
+// The channels a ticket is opened through.
+const (
+	ChannelWeb   = "web"
+	ChannelEmail = "email"
+)
+
 // visibleTo reports whether u may see t: its requester, staff and other
 // services may; other employees may not even learn that it exists.
 func (t Ticket) visibleTo(u authn.User) bool {
@@ -171,7 +185,7 @@ func (s *Service) CreateTicket(ctx context.Context, caller authn.User, in NewTic
 		if t, err = insertTicket(ctx, tx, newID(), caller.ID, in); err != nil {
 			return err
 		}
-		return publish(ctx, tx, events.TicketCreated, t.ID, t)
+		return publish(ctx, tx, events.TicketCreated, t.ID, TicketCreated{Ticket: t, Channel: ChannelWeb})
 	})
 	if err != nil {
 		return Ticket{}, err

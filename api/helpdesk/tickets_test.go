@@ -54,12 +54,12 @@ func TestCreateTicket_StoresTicketHistoryAndEvent(t *testing.T) {
 	if ev.Source != helpdesk.EventSource || ev.Subject != got.ID {
 		t.Fatalf("event = %+v", ev)
 	}
-	var data helpdesk.Ticket
+	var data helpdesk.TicketCreated
 	if err := ev.DecodeData(&data); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(normalized(data), normalized(got)) {
-		t.Fatalf("event data = %+v, want %+v", data, got)
+	if !reflect.DeepEqual(normalized(data.Ticket), normalized(got)) || data.Channel != helpdesk.ChannelWeb {
+		t.Fatalf("event data = %+v, want %+v through %q", data, got, helpdesk.ChannelWeb)
 	}
 
 	var history httpx.List[helpdesk.HistoryEntry]

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -312,6 +314,95 @@ func TestWebSocket_ShutdownClosesEverySocketAsGoingAway(t *testing.T) {
 	// The replica left no viewer behind.
 	if n := e.rdb.ZCard(context.Background(), e.prefix+"messaging:presence:"+tk.ID).Val(); n != 0 {
 		t.Fatalf("viewers after shutdown = %d", n)
+	}
+}
+
+// TestWebSocket_SilentClientIsDroppedAfterPongWait checks the server's
+// pings and read deadline: a client that never reads, and so never answers
+// a ping, is closed and leaves the ticket's presence, while a client that
+// reads (its library answers the pings) stays open across several PongWaits.
+func TestWebSocket_SilentClientIsDroppedAfterPongWait(t *testing.T) {
+	t.Parallel()
+	const pongWait = 1500 * time.Millisecond
+	e := newEnv(t, func(c *messaging.Config) {
+		c.WebSocket.PingInterval = 200 * time.Millisecond
+		c.WebSocket.PongWait = pongWait
+	})
+	ana, bob := e.user("Ana", authn.RoleEmployee), e.user("Bob", authn.RoleAgent)
+	tk := e.ticket(ana)
+	ctx := context.Background()
+	key := e.prefix + "messaging:presence:" + tk.ID
+	viewing := func(userID string) bool {
+		members, err := e.rdb.ZRange(ctx, key, 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range members {
+			if strings.Contains(m, "|"+userID+"|") {
+				return true
+			}
+		}
+		return false
+	}
+	// waitFor polls cond until it holds or d has passed.
+	waitFor := func(d time.Duration, cond func() bool) bool {
+		for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if cond() {
+				return true
+			}
+		}
+		return cond()
+	}
+
+	reader := e.connect(bob)
+	readerSince := time.Now()
+	reader.subscribe(tk.ID)
+
+	// Ana's client subscribes, then never reads again: the pings pile up
+	// unanswered in its socket.
+	silent, res, err := dial(e.url(), e.wsTicket(e.url(), ana), http.Header{"Origin": {origin}})
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, res)
+	}
+	defer silent.Close()
+	if err := silent.WriteJSON(map[string]string{"type": messaging.FrameSubscribe, "ticket_id": tk.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(wait, func() bool { return viewing(ana.id) }) {
+		t.Fatal("the silent client never joined the ticket's presence")
+	}
+
+	// Dropped once PongWait passes without a pong; the bound is only there
+	// to end the test if it never happens.
+	if !waitFor(10*pongWait, func() bool { return !viewing(ana.id) }) {
+		t.Fatalf("the silent client is still a viewer %s after it went silent", 10*pongWait)
+	}
+	// Its connection is closed: reading now finds the end, not a timeout.
+	_ = silent.SetReadDeadline(time.Now().Add(wait))
+	for {
+		if _, _, err = silent.ReadMessage(); err != nil {
+			break
+		}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the silent client's connection is still open: %v", err)
+	}
+
+	// The reading client lives on, across several PongWaits, and still works.
+	if rest := 4*pongWait - time.Since(readerSince); rest > 0 {
+		time.Sleep(rest)
+	}
+	select {
+	case <-reader.done:
+		t.Fatalf("the reading client was closed after %s: %v", time.Since(readerSince), reader.err)
+	default:
+	}
+	if !viewing(bob.id) {
+		t.Fatal("the reading client left the presence")
+	}
+	if p := reader.subscribe(e.ticket(ana).ID); len(p.Viewers) != 1 || p.Viewers[0].UserID != bob.id {
+		t.Fatalf("presence on a new subscription = %+v", p)
 	}
 }
 

@@ -34,8 +34,10 @@ const livePublishTimeout = 5 * time.Second
 //
 // A malformed event is a permanent failure, for the dead-letter queue. A
 // recipient unknown to the user directory (their user.created has not
-// arrived, or never will) is skipped and logged; the event is still
-// acknowledged, since retrying would not make the user known.
+// arrived yet: auth's events and the workflow's travel apart) still gets
+// the in-app notification, live too, since the event names them; the
+// e-mail is held until a user event brings their address (see
+// releaseHeldEmails), so the event is acknowledged and nothing is lost.
 func (s *Service) HandleEvent(ctx context.Context, e events.Event) error {
 	log := logging.FromContext(ctx, s.log).With("event_id", e.ID, "event_type", e.Type)
 	c, err := interpret(e)
@@ -76,20 +78,30 @@ func (s *Service) HandleEvent(ctx context.Context, e events.Event) error {
 // apply makes the change c of event e in tx and returns the notifications
 // it stored, and whether it queued any e-mail.
 func (s *Service) apply(ctx context.Context, tx pgx.Tx, e events.Event, c change, log *slog.Logger) ([]Notification, bool, error) {
+	var (
+		created []Notification
+		queued  bool
+	)
 	if c.user != nil {
+		// Under the user's lock, which give takes before holding an
+		// e-mail for an unknown user: no held e-mail misses its release.
+		if err := lockUser(ctx, tx, c.user.ID); err != nil {
+			return nil, false, fmt.Errorf("event %s: %w", e.ID, err)
+		}
 		if err := upsertUser(ctx, tx, *c.user, e.Time); err != nil {
 			return nil, false, fmt.Errorf("event %s: %w", e.ID, err)
 		}
+		released, err := s.releaseHeldEmails(ctx, tx, c.user.ID, log)
+		if err != nil {
+			return nil, false, fmt.Errorf("event %s: %w", e.ID, err)
+		}
+		queued = released
 	}
 	if c.ticket != nil {
 		if err := upsertTicket(ctx, tx, *c.ticket, e.Time); err != nil {
 			return nil, false, fmt.Errorf("event %s: %w", e.ID, err)
 		}
 	}
-	var (
-		created []Notification
-		queued  bool
-	)
 	for _, n := range c.notices {
 		got, q, err := s.give(ctx, tx, e, n, log)
 		if err != nil {
@@ -110,7 +122,9 @@ func (s *Service) apply(ctx context.Context, tx pgx.Tx, e events.Event, c change
 
 // give stores notice n for each of its recipients, with an e-mail for
 // those who want one, and returns the notifications and whether any e-mail
-// was queued.
+// was queued. A recipient the user directory does not know yet is told in
+// the app, and their e-mail is held until their address is known; a note
+// for staff only goes to known staff, though.
 func (s *Service) give(ctx context.Context, tx pgx.Tx, e events.Event, n notice, log *slog.Logger) ([]Notification, bool, error) {
 	title := n.title
 	if title == "" {
@@ -133,13 +147,15 @@ func (s *Service) give(ctx context.Context, tx pgx.Tx, e events.Event, n notice,
 	)
 	for _, id := range n.recipients(admins) {
 		rlog := log.With("user_id", id, "ticket_id", n.ticketID, "kind", n.kind)
-		u, known, err := userByID(ctx, tx, id)
+		u, known, err := recipientByID(ctx, tx, id)
 		switch {
 		case err != nil:
 			return nil, false, err
-		case !known:
-			rlog.Warn("recipient unknown to the user directory; not notified")
+		case !known && n.staffOnly:
+			rlog.Warn("recipient of a note for staff is unknown to the user directory; not notified")
 			continue
+		case !known:
+			rlog.Info("recipient unknown to the user directory yet; told in the app, e-mail held until their address is known")
 		case !u.Active:
 			rlog.Info("recipient deactivated; not notified")
 			continue
@@ -160,6 +176,12 @@ func (s *Service) give(ctx context.Context, tx pgx.Tx, e events.Event, n notice,
 		}
 		created = append(created, note)
 		if n.inAppOnly {
+			continue
+		}
+		if !known {
+			if err := s.holdEmail(ctx, tx, note); err != nil {
+				return nil, false, err
+			}
 			continue
 		}
 		q, err := s.queueEmail(ctx, tx, note, u)

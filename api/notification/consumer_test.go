@@ -70,15 +70,8 @@ func (e *env) consume(b broker, amqpURL string) {
 // inspect returns the state of a queue.
 func (b broker) inspect(t *testing.T, queue string) (amqp.Queue, error) {
 	t.Helper()
-	conn, err := amqp.Dial(b.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch, closeCh := testenv.Channel(t, b.url)
+	defer closeCh()
 	defer ch.Close()
 	return ch.QueueDeclarePassive(queue, true, false, false, false, nil)
 }
@@ -213,15 +206,8 @@ func testMalformedEventsDeadLettered(t *testing.T, b broker) {
 	publish(wrongShape)
 	publish(badID)
 	// Not even an event: the consumer itself dead-letters it.
-	conn, err := amqp.Dial(b.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch, closeCh := testenv.Channel(t, b.url)
+	defer closeCh()
 	if err := ch.PublishWithContext(t.Context(), b.exchange, events.TicketAssigned, false, false,
 		amqp.Publishing{ContentType: "application/json", Body: []byte(`{"ticket_id":`)}); err != nil {
 		t.Fatal(err)

@@ -55,7 +55,7 @@ const (
 	outcomeFailed = "failed" // a permanent failure, or the last attempt
 )
 
-// The statuses of a delivery.
+// The statuses of a delivery (and statusHeld, see holdEmail).
 const (
 	statusQueued = "queued"
 	statusSent   = "sent"
@@ -77,7 +77,12 @@ type attempt struct {
 func (s *Service) RunSender(ctx context.Context) error {
 	poll := time.NewTicker(s.sender.PollInterval)
 	defer poll.Stop()
+	var swept time.Time
 	for {
+		if time.Since(swept) >= staleHeldSweep {
+			swept = time.Now()
+			s.sweepStaleHeld(ctx)
+		}
 		s.sendDue(ctx)
 		select {
 		case <-ctx.Done():
@@ -85,6 +90,19 @@ func (s *Service) RunSender(ctx context.Context) error {
 		case <-s.wake:
 		case <-poll.C:
 		}
+	}
+}
+
+// sweepStaleHeld gives up the e-mails held too long for an address that
+// never came (see holdEmail).
+func (s *Service) sweepStaleHeld(ctx context.Context) {
+	n, err := giveUpStaleHeld(ctx, s.pool)
+	if err != nil {
+		s.log.Warn("e-mail sender could not give up stale held e-mails; trying again later", "err", err)
+		return
+	}
+	if n > 0 {
+		s.log.Warn("held e-mails given up: their recipients' addresses never came", "count", n)
 	}
 }
 

@@ -1,6 +1,7 @@
 package notification_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -183,5 +184,37 @@ func TestPreferences_EmailOffKeepsInApp(t *testing.T) {
 	}
 	if ds := e.deliveriesTo(agent); len(ds) != 1 {
 		t.Fatalf("deliveries = %+v, want only the comment's", ds)
+	}
+}
+
+// TestSendGrid_RateLimitedRetryWaitsTheBackoff: after a 429 the delivery
+// stays queued, due again one backoff later (here between 9 and 10
+// minutes), and is not tried before.
+func TestSendGrid_RateLimitedRetryWaitsTheBackoff(t *testing.T) {
+	t.Parallel()
+	sg := newFakeSendGrid(t, http.StatusTooManyRequests)
+	sender := fastSender()
+	sender.MinBackoff, sender.MaxBackoff = 10*time.Minute, time.Hour
+	e := newEnvWith(t, sg.mailer(), sender)
+	agent := e.assignTo("Alex Agent")
+	e.runSender()
+
+	eventually(t, 10*time.Second, "the first attempt recorded", func() bool {
+		ds := e.deliveriesTo(agent)
+		return len(ds) == 1 && ds[0].attempts == 1
+	})
+	var status string
+	var dueIn time.Duration
+	if err := e.pool.QueryRow(context.Background(), `
+		SELECT status, extract(epoch FROM next_attempt_at - now())::float8 * interval '1 second' FROM email_deliveries WHERE user_id = $1`,
+		agent.id).Scan(&status, &dueIn); err != nil {
+		t.Fatal(err)
+	}
+	if status != "queued" || dueIn < 9*time.Minute-5*time.Second || dueIn > 10*time.Minute {
+		t.Fatalf("after a 429: status %s, due in %s; want queued, due in 9 to 10 minutes", status, dueIn)
+	}
+	time.Sleep(300 * time.Millisecond) // six polls, none of which may retry it
+	if n := len(sg.requests()); n != 1 {
+		t.Fatalf("SendGrid got %d requests, want 1", n)
 	}
 }

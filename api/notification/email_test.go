@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,7 +118,8 @@ func TestHTMLInTitle_EscapedInHTMLPart(t *testing.T) {
 func TestFileMailer_WritesParseableMessage(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "mail")
-	e := newEnv(t, notification.NewFileMailer(dir, testenv.Logger(t)))
+	logs := &capturedLogs{}
+	e := newEnv(t, notification.NewFileMailer(dir, slog.New(logs)))
 	e.runSender()
 	requester := e.person("Rita Requester", authn.RoleEmployee)
 	agent := e.person("Ängel Agent", authn.RoleAgent)
@@ -158,6 +161,52 @@ func TestFileMailer_WritesParseableMessage(t *testing.T) {
 	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".writing-*")); len(leftovers) != 0 {
 		t.Fatalf("temporary files left: %v", leftovers)
 	}
+	// The log says where the e-mail went: the file's absolute path.
+	written := logs.withMessage("e-mail written to a file")
+	if len(written) != 1 || written[0]["path"] != files[0] || written[0]["to"] != agent.email || !filepath.IsAbs(files[0]) {
+		t.Fatalf("file mailer logged %v, want one record with path %s", written, files[0])
+	}
+}
+
+// capturedLogs is a slog.Handler that keeps every record's attributes,
+// for tests of what is logged.
+type capturedLogs struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (c *capturedLogs) Enabled(context.Context, slog.Level) bool { return true }
+
+func (c *capturedLogs) Handle(_ context.Context, r slog.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.records = append(c.records, r.Clone())
+	return nil
+}
+
+// The file mailer adds no attributes or groups of its own; these keep
+// them out of the capture rather than pretend to.
+func (c *capturedLogs) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *capturedLogs) WithGroup(string) slog.Handler      { return c }
+
+// withMessage returns the attributes, as strings, of the records with
+// the message msg.
+func (c *capturedLogs) withMessage(msg string) []map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []map[string]string
+	for _, r := range c.records {
+		if r.Message != msg {
+			continue
+		}
+		attrs := map[string]string{}
+		r.Attrs(func(a slog.Attr) bool {
+			attrs[a.Key] = a.Value.String()
+			return true
+		})
+		out = append(out, attrs)
+	}
+	return out
 }
 
 // mimeParts returns the decoded text parts of a multipart/alternative

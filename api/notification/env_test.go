@@ -64,6 +64,12 @@ type env struct {
 // until runSender.
 func newEnv(t *testing.T, mailer notification.Mailer) *env {
 	t.Helper()
+	return newEnvWith(t, mailer, fastSender())
+}
+
+// newEnvWith is newEnv with the sender loop tuned by sender.
+func newEnvWith(t *testing.T, mailer notification.Mailer, sender notification.SenderOptions) *env {
+	t.Helper()
 	pool, _ := testenv.Schema(t, "notification")
 	if err := notification.Migrate(t.Context(), pool); err != nil {
 		t.Fatal(err)
@@ -71,7 +77,7 @@ func newEnv(t *testing.T, mailer notification.Mailer) *env {
 	rdb, prefix := testenv.Redis(t)
 	log := testenv.Logger(t)
 	svc, err := notification.NewService(pool, rdb, mailer, notification.Config{
-		PublicURL: publicURL, From: mailFrom, RedisPrefix: prefix, Sender: fastSender(),
+		PublicURL: publicURL, From: mailFrom, RedisPrefix: prefix, Sender: sender,
 	}, log)
 	if err != nil {
 		t.Fatal(err)

@@ -36,7 +36,7 @@ type Kind string
 
 // The kinds of notifications.
 const (
-	KindTicketCreated Kind = "ticket.created"        // to the requester: their ticket was received
+	KindTicketCreated Kind = "ticket.created"        // to the requester of a ticket opened by e-mail: it was received
 	KindAssigned      Kind = "ticket.assigned"       // to the new assignee
 	KindStatusChanged Kind = "ticket.status_changed" // to the requester
 	KindComment       Kind = "comment.created"       // to the requester (public only) and the assignee

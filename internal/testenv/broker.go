@@ -8,6 +8,22 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
+// Channel opens a connection to the broker at amqpURL and a channel on it;
+// the returned function closes both. A failure to connect fails the test.
+func Channel(t testing.TB, amqpURL string) (*amqp.Channel, func()) {
+	t.Helper()
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		_ = conn.Close()
+		t.Fatal(err)
+	}
+	return ch, func() { _ = conn.Close() }
+}
+
 // Observe binds a fresh, exclusive queue to the topic exchange of the vhost
 // at amqpURL (declaring the exchange if needed) and returns the deliveries
 // of routing key key, until the test ends.
