@@ -103,6 +103,7 @@ var authzRules = map[string]rule{
 	"GET /helpdesk/categories/{id}":      signedIn,
 	"POST /helpdesk/categories":          adminRoute,
 	"PATCH /helpdesk/categories/{id}":    adminRoute,
+	"DELETE /helpdesk/categories/{id}":   adminRoute,
 	"GET /helpdesk/tickets":              r6(s401, ok, ok, ok, ok, ok),
 	"GET /helpdesk/tickets/{id}":         r6(s401, ok, s404, ok, ok, ok),
 	"GET /helpdesk/tickets/{id}/history": r6(s401, ok, s404, ok, ok, ok),
@@ -128,7 +129,7 @@ var authzRules = map[string]rule{
 
 	// A service is no party to a ticket: told it does not exist.
 	"GET /workflow/tickets/{id}":                    r6(s401, ok, s404, ok, ok, s404),
-	"POST /workflow/tickets/{id}/transitions":       r6(s401, s403, s404, ok, ok, s404),
+	"POST /workflow/tickets/{id}/transitions":       r6(s401, ok, s404, ok, ok, s404),
 	"POST /workflow/tickets/{id}/assignee":          staffRoute,
 	"GET /workflow/board":                           staffRoute,
 	"GET /workflow/teams":                           staffRoute,
@@ -291,8 +292,10 @@ func newFixture(t *testing.T) *fixture {
 		{t: t, base: base}, f.owner, f.other, d.agent, d.admin,
 		{t: t, base: base, token: svcToken, id: id},
 	}
-	// The owner is notified of the assignment: that notification is the
-	// one the matrix marks read.
+	// The agent's public reply is notified to the owner: that notification
+	// is the one the matrix marks read (a ticket opened in the app is not
+	// confirmed to its own requester).
+	d.agent.call("POST", "/messaging/tickets/"+f.ticket+"/comments", map[string]any{"body": "We are on it."}, 201, nil)
 	eventually(t, 30*time.Second, "a notification for the owner", func() bool {
 		var page struct {
 			Items []struct {

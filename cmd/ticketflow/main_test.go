@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/ticketflow/ticketflow/internal/events"
 	"github.com/ticketflow/ticketflow/internal/rabbitmq"
+	"github.com/ticketflow/ticketflow/internal/temporalx"
 	"github.com/ticketflow/ticketflow/internal/testenv"
 )
 
@@ -257,15 +261,8 @@ func TestMigrate_DeclaresEveryQueueBeforeAnyServiceRuns(t *testing.T) {
 	if err := pub.Publish(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch, closeCh := testenv.Channel(t, amqpURL)
+	defer closeCh()
 	for _, q := range []string{"helpdesk.users", "workflow.users", "messaging.users", "notification.events"} {
 		st, err := ch.QueueDeclarePassive(q, true, false, false, false, amqp.Table{"x-queue-type": "quorum"})
 		if err != nil {
@@ -273,6 +270,84 @@ func TestMigrate_DeclaresEveryQueueBeforeAnyServiceRuns(t *testing.T) {
 		}
 		if st.Messages != 1 {
 			t.Fatalf("queue %s holds %d messages, want the early user.created", q, st.Messages)
+		}
+	}
+}
+
+// helpCommands returns the names cobra lists under "Available Commands:"
+// in a help text.
+func helpCommands(help string) []string {
+	var names []string
+	in := false
+	for _, line := range strings.Split(help, "\n") {
+		switch {
+		case strings.HasPrefix(line, "Available Commands:"):
+			in = true
+		case in && strings.TrimSpace(line) == "":
+			return names
+		case in:
+			names = append(names, strings.Fields(line)[0])
+		}
+	}
+	return names
+}
+
+func TestCommandLine_HelpListsEveryProcess(t *testing.T) {
+	commands := helpCommands(run(t, "--help"))
+	for _, want := range []string{"dev", "serve", "worker", "migrate", "admin", "setup"} {
+		if !slices.Contains(commands, want) {
+			t.Errorf("ticketflow --help lists %v, not %s", commands, want)
+		}
+	}
+	admin := run(t, "admin", "--help")
+	if !slices.Contains(helpCommands(admin), "create-user") {
+		t.Errorf("ticketflow admin --help lists %v, not create-user", helpCommands(admin))
+	}
+	createUser := run(t, "admin", "create-user", "--help")
+	for _, flag := range []string{"--email", "--password", "--name", "--role"} {
+		if !strings.Contains(createUser, flag) {
+			t.Errorf("ticketflow admin create-user --help has no %s:\n%s", flag, createUser)
+		}
+	}
+	if !slices.Contains(helpCommands(run(t, "setup", "--help")), "temporal") {
+		t.Error("ticketflow setup --help does not list temporal")
+	}
+}
+
+// TestTemporalScript_RegistersTheCodesSearchAttributes keeps the dev
+// server's --search-attribute flags in scripts/temporal.sh in step with
+// temporalx.SearchAttributes: the same names with the same types, no more,
+// no fewer.
+func TestTemporalScript_RegistersTheCodesSearchAttributes(t *testing.T) {
+	script, err := os.ReadFile("../../scripts/temporal.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inScript := map[string]string{}
+	for _, m := range regexp.MustCompile(`--search-attribute[ =]+([A-Za-z0-9_]+)=([A-Za-z]+)`).FindAllStringSubmatch(string(script), -1) {
+		if _, dup := inScript[m[1]]; dup {
+			t.Errorf("scripts/temporal.sh registers %s twice", m[1])
+		}
+		inScript[m[1]] = strings.ToUpper(m[2])
+	}
+	inCode := map[string]string{}
+	for _, key := range temporalx.SearchAttributes() {
+		// The enum's names are the CLI's: Keyword, Bool, ...
+		inCode[key.GetName()] = strings.ToUpper(key.GetValueType().String())
+	}
+	if len(inCode) == 0 {
+		t.Fatal("temporalx.SearchAttributes is empty")
+	}
+	for name, typ := range inCode {
+		if got, ok := inScript[name]; !ok {
+			t.Errorf("scripts/temporal.sh does not register %s (%s)", name, typ)
+		} else if got != typ {
+			t.Errorf("scripts/temporal.sh registers %s as %s, the code as %s", name, got, typ)
+		}
+	}
+	for name := range inScript {
+		if _, ok := inCode[name]; !ok {
+			t.Errorf("scripts/temporal.sh registers %s, which temporalx.SearchAttributes does not have", name)
 		}
 	}
 }

@@ -7,11 +7,20 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/ticketflow/ticketflow/internal/events"
 	"github.com/ticketflow/ticketflow/internal/rabbitmq"
@@ -200,10 +209,30 @@ func TestPipeline_TicketReachesItsAgentAndMovesThroughItsSteps(t *testing.T) {
 	d := setUpDesk(t, base, amqpURL)
 	emp := register(t, base, "ana@example.com")
 	other := register(t, base, "bob@example.com")
+	tc := dialTemporal(t)
 
-	id := d.open(t, emp, "Printer on fire")
-	took := d.waitForAssignee(t, emp, id)
-	t.Logf("ticket created → assignee visible in the helpdesk: %s", took)
+	// Ticket created over HTTP → assignee recorded in the helpdesk within a
+	// second: the median of a few openings, one at a time, so that one
+	// slow opening on a loaded machine (the first warms every cache) does
+	// not decide it.
+	var ids []string
+	var took []time.Duration
+	for i := range assigneeSamples {
+		start := time.Now()
+		ids = append(ids, d.open(t, emp, fmt.Sprintf("Printer on fire %d", i)))
+		d.waitForAssignee(t, emp, ids[i])
+		took = append(took, time.Since(start))
+	}
+	median := slices.Sorted(slices.Values(took))[len(took)/2]
+	t.Logf("ticket created → assignee visible in the helpdesk: median %s of %v", median, took)
+	if median >= time.Second {
+		t.Fatalf("ticket created → assignee in the helpdesk: median %s, want under 1s; all: %v", median, took)
+	}
+	id := ids[0]
+
+	// The run is findable in the Temporal UI by its search attributes, as
+	// the workflow writes them: this also proves the dev server has them.
+	waitForSearchAttributes(t, tc, id, d.agent.id, workflows.StatusOpen)
 
 	var st stateView
 	emp.call("GET", "/workflow/tickets/"+id, nil, 200, &st)
@@ -218,7 +247,7 @@ func TestPipeline_TicketReachesItsAgentAndMovesThroughItsSteps(t *testing.T) {
 	other.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "in_progress"}, 404, nil)
 
 	// Rejected moves are answered at once and change nothing.
-	emp.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "in_progress"}, 403, nil)
+	emp.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "in_progress"}, 422, nil)
 	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "closed"}, 409, nil)
 	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "teleported"}, 422, nil)
 	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", `{"to":`, 400, nil)
@@ -254,6 +283,7 @@ func TestPipeline_TicketReachesItsAgentAndMovesThroughItsSteps(t *testing.T) {
 
 	// The agent resolves, the requester closes: the run ends.
 	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "resolved"}, 200, nil)
+	waitForSearchAttributes(t, tc, id, d.agent.id, workflows.StatusResolved)
 	emp.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "closed", "note": "thanks"}, 200, &st)
 	if st.Status != workflows.StatusClosed || len(st.AllowedTransitions) != 0 {
 		t.Fatalf("after closing: %+v", st)
@@ -272,55 +302,219 @@ func TestPipeline_DuplicateTicketCreatedStartsOneRun(t *testing.T) {
 	base, amqpURL := startDev(t)
 	d := setUpDesk(t, base, amqpURL)
 	emp := register(t, base, "ana@example.com")
+	created := testenv.Observe(t, amqpURL, "ticketflow.events", events.TicketCreated)
 	id := d.open(t, emp, "VPN down")
 	d.waitForAssignee(t, emp, id)
+	original := awaitEvent(t, created, id)
 
-	var tk map[string]any
-	emp.call("GET", "/helpdesk/tickets/"+id, nil, 200, &tk)
+	tc := dialTemporal(t)
+	ctx := context.Background()
+	wid := workflows.TicketWorkflowID(id)
+	desc, err := tc.DescribeWorkflowExecution(ctx, wid, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runID := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+
 	pub := rabbitmq.NewPublisher(amqpURL, "ticketflow.events", testenv.Logger(t))
 	defer pub.Close()
-	for range 2 {
-		e, err := events.New("/helpdesk", events.TicketCreated, id, tk)
+	// The helpdesk's event redelivered as it was, and a copy under a new
+	// event ID (as a relay that lost its confirm would publish it).
+	duplicates := func() {
+		t.Helper()
+		copied, err := events.New(original.Source, events.TicketCreated, id, original.Data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := pub.Publish(context.Background(), e); err != nil {
-			t.Fatal(err)
+		for _, e := range []events.Event{original, copied} {
+			if err := pub.Publish(ctx, e); err != nil {
+				t.Fatal(err)
+			}
 		}
+		// Confirmed by the broker, so in the queue: wait until the starter
+		// has settled both.
+		waitForQueueEmpty(t, amqpURL, workers.StarterQueue)
 	}
-	ctx := context.Background()
-	tc, err := temporalx.Dial(ctx, testenv.TemporalAddress(), "default", testenv.Logger(t))
-	if err != nil {
-		t.Fatal(err)
+
+	// While the run is open, each duplicate finds it and leaves it alone.
+	duplicates()
+	assertOneRun(t, tc, wid, runID, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING)
+	if n := deadLetters(t, amqpURL, workers.StarterQueue); n != 0 {
+		t.Fatalf("the starter dead-lettered %d duplicates, want them acknowledged", n)
 	}
-	defer tc.Close()
-	// Let the starter consume both duplicates; each must find the run and
-	// leave it alone.
-	time.Sleep(2 * time.Second)
-	runs := 0
-	iter := tc.GetWorkflowHistory(ctx, workflows.TicketWorkflowID(id), "", false, 0)
-	for iter.HasNext() {
-		e, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.GetWorkflowExecutionStartedEventAttributes() != nil {
-			runs++
-		}
-	}
-	desc, err := tc.DescribeWorkflowExecution(ctx, workflows.TicketWorkflowID(id), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if runs != 1 || desc.GetWorkflowExecutionInfo().GetStatus().String() != "Running" {
-		t.Fatalf("runs = %d, status %s", runs, desc.GetWorkflowExecutionInfo().GetStatus())
-	}
-	// Nothing sits in the starter's dead-letter queue: duplicates are acks.
 	var st stateView
 	d.agent.call("GET", "/workflow/tickets/"+id, nil, 200, &st)
-	if st.AssigneeID == nil || *st.AssigneeID != d.agent.id {
-		t.Fatalf("state after duplicates = %+v", st)
+	if st.AssigneeID == nil || *st.AssigneeID != d.agent.id || st.RunID != runID {
+		t.Fatalf("state after duplicates = %+v, want run %s assigned to %s", st, runID, d.agent.id)
 	}
+
+	// Once it has closed, a duplicate must not start the ticket again
+	// (REJECT_DUPLICATE), and is still acknowledged, not dead-lettered.
+	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "in_progress"}, 200, nil)
+	d.agent.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "resolved"}, 200, nil)
+	emp.call("POST", "/workflow/tickets/"+id+"/transitions", map[string]string{"to": "closed"}, 200, nil)
+	eventually(t, 30*time.Second, "the run completed", func() bool {
+		desc, err := tc.DescribeWorkflowExecution(ctx, wid, runID)
+		return err == nil && desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	})
+	duplicates()
+	assertOneRun(t, tc, wid, runID, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+	if n := deadLetters(t, amqpURL, workers.StarterQueue); n != 0 {
+		t.Fatalf("the starter dead-lettered %d duplicates of a closed ticket, want them acknowledged", n)
+	}
+}
+
+// assigneeSamples is how many tickets the assignment latency is measured on.
+const assigneeSamples = 5
+
+// dialTemporal returns a client of the test Temporal server, closed at
+// cleanup.
+func dialTemporal(t *testing.T) client.Client {
+	t.Helper()
+	tc, err := temporalx.Dial(context.Background(), testenv.TemporalAddress(), "default", testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	return tc
+}
+
+// countRunsWhere counts the runs, open or closed, that visibility finds
+// for query.
+func countRunsWhere(t *testing.T, tc client.Client, query string) int64 {
+	t.Helper()
+	res, err := tc.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{Namespace: "default", Query: query})
+	if err != nil {
+		t.Fatalf("count %q: %v", query, err)
+	}
+	return res.GetCount()
+}
+
+// assertOneRun checks that wid's current run is still runID, in status, and
+// that visibility knows exactly one run of wid (open or closed) once it
+// shows runID in that status.
+func assertOneRun(t *testing.T, tc client.Client, wid, runID string, status enumspb.WorkflowExecutionStatus) {
+	t.Helper()
+	desc, err := tc.DescribeWorkflowExecution(context.Background(), wid, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if got := info.GetExecution().GetRunId(); got != runID || info.GetStatus() != status {
+		t.Fatalf("current run of %s = %s (%s), want %s (%s)", wid, got, info.GetStatus(), runID, status)
+	}
+	shown := fmt.Sprintf("WorkflowId = '%s' AND RunId = '%s' AND ExecutionStatus = '%s'", wid, runID, statusName(status))
+	eventually(t, 30*time.Second, "visibility showing the run "+statusName(status), func() bool {
+		return countRunsWhere(t, tc, shown) == 1
+	})
+	if n := countRunsWhere(t, tc, fmt.Sprintf("WorkflowId = '%s'", wid)); n != 1 {
+		t.Fatalf("visibility has %d runs of %s, want 1", n, wid)
+	}
+}
+
+// statusName is a status as visibility queries name it.
+func statusName(s enumspb.WorkflowExecutionStatus) string {
+	switch s {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return "Running"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		return "Completed"
+	}
+	return s.String()
+}
+
+// waitForSearchAttributes waits until visibility finds the ticket's run
+// by the search attributes the workflow upserts.
+func waitForSearchAttributes(t *testing.T, tc client.Client, ticketID, assigneeID, status string) {
+	t.Helper()
+	q := fmt.Sprintf("TicketId = '%s' AND AssigneeId = '%s' AND TicketStatus = '%s' AND TicketPriority = 'normal'", ticketID, assigneeID, status)
+	eventually(t, 30*time.Second, "visibility finding "+q, func() bool {
+		return countRunsWhere(t, tc, q) == 1
+	})
+}
+
+// awaitEvent returns the first event of deliveries whose subject is
+// subject.
+func awaitEvent(t *testing.T, deliveries <-chan amqp.Delivery, subject string) events.Event {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case m := <-deliveries:
+			e, err := events.Parse(m.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Subject == subject {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no event about %s within 30s", subject)
+		}
+	}
+}
+
+// amqpVHost is the virtual host of an AMQP URL.
+func amqpVHost(t *testing.T, amqpURL string) string {
+	t.Helper()
+	u, err := url.Parse(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(u.Path, "/")
+}
+
+// queueMessages returns how many messages queue holds, ready or delivered
+// and not yet acknowledged (rabbitmqctl: AMQP's passive declare counts
+// only the ready ones).
+func queueMessages(t *testing.T, amqpURL, queue string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "rabbitmqctl", "-q", "list_queues", "-p", amqpVHost(t, amqpURL), "name", "messages").CombinedOutput()
+	if err != nil {
+		t.Fatalf("rabbitmqctl list_queues: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == queue {
+			n, err := strconv.Atoi(f[1])
+			if err != nil {
+				t.Fatalf("rabbitmqctl list_queues: %q", line)
+			}
+			return n
+		}
+	}
+	t.Fatalf("queue %s not listed:\n%s", queue, out)
+	return 0
+}
+
+// waitForQueueEmpty waits until every message of queue has been settled.
+func waitForQueueEmpty(t *testing.T, amqpURL, queue string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		n := queueMessages(t, amqpURL, queue)
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue %s still holds %d messages after 60s", queue, n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// deadLetters returns how many messages queue's dead-letter queue holds.
+func deadLetters(t *testing.T, amqpURL, queue string) int {
+	t.Helper()
+	ch, closeCh := testenv.Channel(t, amqpURL)
+	defer closeCh()
+	q, err := ch.QueueDeclarePassive(queue+rabbitmq.DeadQueueSuffix, true, false, false, false, nil)
+	if err != nil {
+		t.Fatalf("dead-letter queue of %s: %v", queue, err)
+	}
+	return q.Messages
 }
 
 func TestPipeline_RunSurvivesAWorkerRestart(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/ticketflow/ticketflow/deploy"
 	"github.com/ticketflow/ticketflow/internal/apperr"
 	"github.com/ticketflow/ticketflow/internal/httpx"
 )
@@ -76,8 +77,11 @@ func newWebApp(dist fs.FS, log *slog.Logger) http.Handler {
 		h.Set("Cache-Control", "no-cache")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "+
-			"style-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
+		// The gateway's own policy (deploy/nginx/csp.conf), so that the app
+		// runs here, and in the browser test, under the production CSP. The
+		// one difference: the WebSocket source is ws:// on this plain HTTP
+		// server, where the gateway's is wss://.
+		h.Set("Content-Security-Policy", deploy.ContentSecurityPolicy(devWSScheme(r), r.Host))
 		w.WriteHeader(http.StatusOK)
 		if r.Method == http.MethodGet {
 			_, _ = w.Write(index)
@@ -93,4 +97,13 @@ func isAPIPath(p string) bool {
 		}
 	}
 	return false
+}
+
+// devWSScheme is the scheme of the WebSocket the app opens on the page's
+// host: wss when the page came over TLS, ws on `ticketflow dev`'s plain HTTP.
+func devWSScheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "wss"
+	}
+	return "ws"
 }
