@@ -5,7 +5,6 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -19,6 +18,8 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 	tclient "go.temporal.io/sdk/client"
+
+	"github.com/ticketflow/ticketflow/internal/testenv"
 )
 
 // The chaos suite restarts PostgreSQL, RabbitMQ and the Temporal dev server
@@ -35,27 +36,6 @@ func run(t *testing.T, env []string, name string, args ...string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
-}
-
-// waitPort waits until something accepts connections on addr (up, true) or
-// nothing does (up, false).
-func waitPort(addr string, up bool, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
-		if err == nil {
-			c.Close()
-		}
-		if (err == nil) == up {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	state := "open"
-	if !up {
-		state = "closed"
-	}
-	return fmt.Errorf("%s not %s within %s", addr, state, wait)
 }
 
 // chownTo gives path (recursively) to the system user name, as the
@@ -148,96 +128,30 @@ func (p *pgServer) url(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", p.port, db)
 }
 
-// rabbitNode is a RabbitMQ node of the test's own: Debian's rabbitmq-server
-// with its own node name, ports, data and configuration.
+// rabbitNode is a RabbitMQ node of the test's own (testenv.RabbitMQNode:
+// Debian's rabbitmq-server with its own node name, ports, data and
+// configuration, its files under dir/rabbitmq), under the names the chaos
+// test uses.
 type rabbitNode struct {
-	node string
+	*testenv.RabbitMQNode
 	port int
-	env  []string
-	out  string
 }
 
 func startRabbit(t *testing.T, dir string) *rabbitNode {
 	t.Helper()
-	if _, err := exec.LookPath("rabbitmq-server"); err != nil {
-		t.Skip("rabbitmq-server is not installed (.ci/run installs it)")
-	}
-	root := filepath.Join(dir, "rabbitmq")
-	for _, d := range []string{"mnesia", "log"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r := &rabbitNode{
-		node: fmt.Sprintf("chaos%d@localhost", os.Getpid()),
-		port: freePort(t),
-		out:  filepath.Join(root, "server.out"),
-	}
-	dist := freePort(t)
-	conf := fmt.Sprintf("listeners.tcp.local = 127.0.0.1:%d\n", r.port)
-	if err := os.WriteFile(filepath.Join(root, "rabbitmq.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// No plugins: the management listener would want the shared node's port.
-	if err := os.WriteFile(filepath.Join(root, "enabled_plugins"), []byte("[].\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	chownTo(t, root, "rabbitmq")
-	r.env = append(os.Environ(),
-		"RABBITMQ_NODENAME="+r.node,
-		"RABBITMQ_DIST_PORT="+strconv.Itoa(dist),
-		"RABBITMQ_MNESIA_BASE="+filepath.Join(root, "mnesia"),
-		"RABBITMQ_LOG_BASE="+filepath.Join(root, "log"),
-		"RABBITMQ_CONFIG_FILE="+filepath.Join(root, "rabbitmq.conf"),
-		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(root, "enabled_plugins"),
-		"RABBITMQ_PID_FILE="+filepath.Join(root, "pid"),
-	)
-	if err := r.start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.stop() })
-	return r
+	n := testenv.StartRabbitMQNode(t, dir)
+	return &rabbitNode{RabbitMQNode: n, port: n.Port()}
 }
 
-// start runs the node in the background and waits for its AMQP listener.
-// Debian's wrapper switches to the rabbitmq user; the Erlang VM outlives
-// the wrapper, so stop goes through rabbitmqctl.
-func (r *rabbitNode) start() error {
-	f, err := os.OpenFile(r.out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	cmd := exec.Command("rabbitmq-server")
-	cmd.Env = r.env
-	cmd.Dir = os.TempDir()
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	go func() { _ = cmd.Wait() }()
-	if err := waitPort(r.addr(), true, 120*time.Second); err != nil {
-		b, _ := os.ReadFile(r.out)
-		return fmt.Errorf("rabbitmq node %s: %v\n%s", r.node, err, tailOf(b))
-	}
-	return nil
-}
+// start starts the node again on the same data and waits until it accepts
+// AMQP connections.
+func (r *rabbitNode) start() error { return r.Start() }
 
-// stop stops the node and waits until its listener is gone.
-func (r *rabbitNode) stop() error {
-	cmd := exec.Command("rabbitmqctl", "-q", "-n", r.node, "stop")
-	cmd.Env = r.env
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("rabbitmqctl stop: %v\n%s", err, out)
-	}
-	return waitPort(r.addr(), false, 60*time.Second)
-}
-
-func (r *rabbitNode) addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
+// stop stops the node (rabbitmqctl stop) and waits until it is gone.
+func (r *rabbitNode) stop() error { return r.Stop() }
 
 // url is the AMQP URL of the node's default virtual host.
-func (r *rabbitNode) url() string { return "amqp://guest:guest@" + r.addr() + "/" }
+func (r *rabbitNode) url() string { return r.URL() }
 
 // temporalServer is a Temporal dev server of the test's own, keeping its
 // state in a SQLite file so that a restart finds every workflow again.
@@ -327,10 +241,3 @@ func (quietLogger) Debug(string, ...any) {}
 func (quietLogger) Info(string, ...any)  {}
 func (quietLogger) Warn(string, ...any)  {}
 func (quietLogger) Error(string, ...any) {}
-
-func tailOf(b []byte) string {
-	if len(b) > 3000 {
-		b = b[len(b)-3000:]
-	}
-	return string(b)
-}

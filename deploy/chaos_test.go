@@ -397,15 +397,8 @@ func setUpTeam(t *testing.T, admin *client, agents []*client) string {
 // of ticket.created, and returns n.
 func poison(t *testing.T, url string, n int) int {
 	t.Helper()
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch, closeCh := testenv.Channel(t, url)
+	defer closeCh()
 	if err := ch.Confirm(false); err != nil {
 		t.Fatal(err)
 	}
@@ -816,6 +809,7 @@ type chaosReport struct {
 	noWorkflow, duplicateRuns, unassigned           int
 	runs                                            int
 	notifications, duplicateNotifications           int
+	noticesMissing, noticesExtra                    int
 	mails, duplicateMails, mailsSentTwice           int
 	unpublished, undelivered                        int
 	dead                                            map[string]int
@@ -824,11 +818,11 @@ type chaosReport struct {
 }
 
 func (r *chaosReport) lost() int {
-	return r.lostTickets + r.lostComments + r.lostTransitions + r.repliesUnseen + r.noWorkflow + r.unassigned + r.unpublished + r.undelivered + r.deadUnexpected
+	return r.lostTickets + r.lostComments + r.lostTransitions + r.repliesUnseen + r.noWorkflow + r.unassigned + r.unpublished + r.undelivered + r.deadUnexpected + r.noticesMissing
 }
 
 func (r *chaosReport) duplicated() int {
-	return r.duplicateRuns + r.duplicateNotifications + r.duplicateMails + r.mailsSentTwice
+	return r.duplicateRuns + r.duplicateNotifications + r.duplicateMails + r.mailsSentTwice + r.noticesExtra
 }
 
 func verify(t *testing.T, db *pgx.Conn, tmp *temporalServer, amqpURL string, queues []string, l *ledger, deadBefore map[string]int, mailDir string) *chaosReport {
@@ -944,6 +938,7 @@ func verify(t *testing.T, db *pgx.Conn, tmp *temporalServer, amqpURL string, que
 	_ = db.QueryRow(ctx, `SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM notification.notifications GROUP BY event_id, user_id HAVING count(*) > 1) d`).Scan(&r.duplicateNotifications)
 	_ = db.QueryRow(ctx, `SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM notification.email_attempts WHERE outcome = 'sent' GROUP BY delivery_id HAVING count(*) > 1) d`).Scan(&r.mailsSentTwice)
 	r.mails, r.duplicateMails = countMails(t, mailDir)
+	r.noticesMissing, r.noticesExtra = checkTicketNotices(t, db, l)
 
 	// Nothing unprocessed: outboxes published, queues empty, mail sent.
 	d := drainCheck(t, db, amqpURL, queues, l)
@@ -965,6 +960,61 @@ func verify(t *testing.T, db *pgx.Conn, tmp *temporalServer, amqpURL string, que
 		}
 	}
 	return r
+}
+
+// checkTicketNotices checks, for every accepted ticket, the in-app
+// notifications its opening and its assignment call for (see
+// api/notification/events.go): the requester gets exactly one
+// ticket.created, and the ticket's assignee exactly one ticket.assigned
+// (the load never reassigns; an escalation would give the new assignee
+// their own), wherever the notification service's user directory knows
+// that recipient as active — it notifies nobody else. It returns the
+// notifications missing and those beyond one.
+func checkTicketNotices(t *testing.T, db *pgx.Conn, l *ledger) (missing, extra int) {
+	t.Helper()
+	ids := make([]string, 0, len(l.tickets))
+	for id := range l.tickets {
+		ids = append(ids, id)
+	}
+	rows, err := db.Query(context.Background(), `
+		SELECT t.id::text,
+		       (SELECT count(*) FROM notification.notifications n
+		         WHERE n.ticket_id = t.id AND n.kind = 'ticket.created' AND n.user_id = t.requester_id),
+		       EXISTS (SELECT 1 FROM notification.users u WHERE u.id = t.requester_id AND u.active),
+		       (SELECT count(*) FROM notification.notifications n
+		         WHERE n.ticket_id = t.id AND n.kind = 'ticket.assigned' AND n.user_id = t.assignee_id),
+		       EXISTS (SELECT 1 FROM notification.users u WHERE u.id = t.assignee_id AND u.active)
+		FROM helpdesk.tickets t WHERE t.id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	check := func(n int, expected bool) {
+		switch {
+		case expected && n == 0:
+			missing++
+		case n > 1:
+			extra += n - 1
+		case !expected && n > 0:
+			extra += n
+		}
+	}
+	for rows.Next() {
+		var (
+			id                            string
+			created, assigned             int
+			requesterKnown, assigneeKnown bool
+		)
+		if err := rows.Scan(&id, &created, &requesterKnown, &assigned, &assigneeKnown); err != nil {
+			t.Fatal(err)
+		}
+		check(created, requesterKnown)
+		check(assigned, assigneeKnown)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return missing, extra
 }
 
 // countMails counts the .eml files in dir and those whose Message-ID
@@ -1024,6 +1074,8 @@ func (r *chaosReport) markdown() string {
 		{"tickets without an assignee", r.unassigned},
 		{"**duplicated** workflow runs", r.duplicateRuns},
 		{"**duplicated** in-app notifications", r.duplicateNotifications},
+		{"**missing** ticket.created / ticket.assigned notifications (one each per accepted ticket)", r.noticesMissing},
+		{"ticket.created / ticket.assigned notifications beyond one per accepted ticket", r.noticesExtra},
 		{"**duplicated** e-mails (same Message-ID twice)", r.duplicateMails},
 		{"e-mail deliveries sent more than once", r.mailsSentTwice},
 		{"events unpublished in an outbox", r.unpublished},

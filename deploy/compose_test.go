@@ -252,6 +252,58 @@ func TestCompose_ImagesAndCommands(t *testing.T) {
 	if ui := p.Services["temporal-ui"].Environment["TEMPORAL_UI_PUBLIC_PATH"]; ui == nil || *ui != "/temporal" {
 		t.Errorf("temporal-ui: TEMPORAL_UI_PUBLIC_PATH = %v, want /temporal", ui)
 	}
+	// Temporal runs on the PostgreSQL service, as the architecture's
+	// scale-out says (temporalio/server's auto-setup names the SQL plugin
+	// in DB and the host in POSTGRES_SEEDS), with its own role; its schema
+	// job writes the same database, and the UI and every Ticketflow
+	// process talk to this server.
+	wantEnv := map[string]map[string]string{
+		"temporal": {
+			"DB": "postgres12", "DB_PORT": "5432", "POSTGRES_SEEDS": "postgres",
+			"POSTGRES_USER": "temporal", "POSTGRES_PWD": operatorSecrets["TEMPORAL_DB_PASSWORD"],
+		},
+		"temporal-schema": {
+			"SQL_PLUGIN": "postgres12", "SQL_HOST": "postgres", "SQL_PORT": "5432",
+			"SQL_USER": "temporal", "SQL_PASSWORD": operatorSecrets["TEMPORAL_DB_PASSWORD"],
+		},
+		"postgres":    {"TEMPORAL_DB_PASSWORD": operatorSecrets["TEMPORAL_DB_PASSWORD"]},
+		"temporal-ui": {"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_UI_PORT": "8080", "TEMPORAL_UI_PUBLIC_PATH": "/temporal"},
+	}
+	for name := range commands {
+		wantEnv[name] = map[string]string{"TEMPORAL_ADDRESS": "temporal:7233"}
+	}
+	for name, want := range wantEnv {
+		s, ok := p.Services[name]
+		if !ok {
+			t.Errorf("service %s is missing", name)
+			continue
+		}
+		for k, v := range want {
+			if got := s.Environment[k]; got == nil || *got != v {
+				t.Errorf("%s: %s = %v, want %q", name, k, got, v)
+			}
+		}
+	}
+	if _, ok := p.Services["temporal"].Environment["CASSANDRA_SEEDS"]; ok {
+		t.Error("temporal: CASSANDRA_SEEDS is set; it runs on PostgreSQL")
+	}
+	if img := p.Services["postgres"].Image; !strings.HasPrefix(img, "postgres:") {
+		t.Errorf("POSTGRES_SEEDS names postgres, which runs %q", img)
+	}
+	// PostgreSQL makes Temporal's role when its volume is new.
+	if !slices.ContainsFunc(p.Services["postgres"].Volumes, func(v types.ServiceVolumeConfig) bool {
+		return strings.HasPrefix(v.Target, "/docker-entrypoint-initdb.d/") && strings.HasSuffix(v.Source, "deploy/postgres/init-temporal.sh")
+	}) {
+		t.Error("postgres does not run deploy/postgres/init-temporal.sh at its first start")
+	}
+	// The gateway's /temporal/ reaches the UI on its port.
+	httpConf, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy/nginx/compose/env/http.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?s)upstream temporal_ui \{[^}]*server temporal-ui:8080 `).Match(httpConf) {
+		t.Error("deploy/nginx/compose/env/http.conf: upstream temporal_ui is not temporal-ui:8080 (TEMPORAL_UI_PORT)")
+	}
 	for name, prefix := range map[string]string{
 		"temporal": "temporalio/server:", "temporal-ui": "temporalio/ui:", "temporal-schema": "temporalio/admin-tools:",
 		"postgres": "postgres:", "rabbitmq": "rabbitmq:", "redis": "redis:",
@@ -292,42 +344,39 @@ func TestCompose_RefusesToStartWithoutSecrets(t *testing.T) {
 }
 
 // TestComposeGateway_ConfigurationHolds runs nginx -t on the gateway's
-// compose configuration (deploy/nginx/compose/ with the shared files), laid
-// out as the Dockerfile's gateway stage does. Debian's nginx is older than
-// the image's: upstream `resolve` (1.27.3) and `http2 on` (1.25.1) are left
-// out, and the service names, which only Docker's DNS knows, become
-// loopback addresses. Everything else is checked as the container would.
+// compose configuration, laid out by the Dockerfile's gateway stage's own
+// COPY instructions (layOutStage), with the image's mime.types. Debian's
+// nginx is older than the image's: upstream `resolve` (1.27.3) and `http2
+// on` (1.25.1) are left out, and the service names, which only Docker's
+// DNS knows, become loopback addresses. Everything else is checked as the
+// container would.
 func TestComposeGateway_ConfigurationHolds(t *testing.T) {
 	nginx := nginxBinary(t)
-	root := repoRoot(t)
 	etc := t.TempDir()
-	copyFile := func(src, dst string, edit func(string) string) {
+	layOutStage(t, theDockerfile(t), "gateway", "/etc/nginx/", etc)
+	// The official image's mime.types; Debian's is the same list.
+	if err := copyFileTo("/etc/nginx/mime.types", filepath.Join(etc, "mime.types")); err != nil {
+		t.Fatal(err)
+	}
+	certs := filepath.Join(etc, "certs")
+	edit := func(rel string, change func(string) string) {
 		t.Helper()
-		b, err := os.ReadFile(src)
+		p := filepath.Join(etc, rel)
+		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		changed := change(string(b))
+		if changed == string(b) {
+			t.Fatalf("%s: the edit for Debian's nginx changed nothing; update this test", rel)
+		}
+		if err := os.WriteFile(p, []byte(changed), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(dst, []byte(edit(string(b))), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	same := func(s string) string { return s }
-	copyFile(filepath.Join(root, "deploy/nginx/compose/nginx.conf"), filepath.Join(etc, "nginx.conf"), same)
-	copyFile("/etc/nginx/mime.types", filepath.Join(etc, "mime.types"), same)
-	shared, _ := filepath.Glob(filepath.Join(root, "deploy/nginx/*.conf"))
-	for _, f := range shared {
-		copyFile(f, filepath.Join(etc, "ticketflow", filepath.Base(f)), same)
 	}
 	hostnames := regexp.MustCompile(`server [a-z-]+:8080 resolve`)
-	copyFile(filepath.Join(root, "deploy/nginx/compose/env/http.conf"), filepath.Join(etc, "env/http.conf"), func(s string) string {
-		return hostnames.ReplaceAllString(s, "server 127.0.0.1:8080")
-	})
-	copyFile(filepath.Join(root, "deploy/nginx/compose/env/redirect.conf"), filepath.Join(etc, "env/redirect.conf"), same)
-	certs := filepath.Join(etc, "certs")
-	copyFile(filepath.Join(root, "deploy/nginx/compose/env/https.conf"), filepath.Join(etc, "env/https.conf"), func(s string) string {
+	edit("env/http.conf", func(s string) string { return hostnames.ReplaceAllString(s, "server 127.0.0.1:8080") })
+	edit("env/https.conf", func(s string) string {
 		return strings.NewReplacer("http2 on;", "", "/etc/nginx/certs", certs).Replace(s)
 	})
 	if err := os.MkdirAll(certs, 0o755); err != nil {

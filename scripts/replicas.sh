@@ -32,6 +32,7 @@ https_addr=${GATEWAY_HTTPS_ADDR:-127.0.0.1:8443}
 internal_addr=${GATEWAY_INTERNAL_ADDR:-127.0.0.1:8089}
 logs=.data/replicas
 services=(auth:8081 helpdesk:8082 workflow:8083 messaging:8084 notification:8085)
+worker_ports=(8090 9090)
 
 started_services=""
 started_temporal=""
@@ -63,12 +64,17 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Every port this script's processes listen on: the services' and their
+# second replicas', and the workers' health ports.
+ports=()
 for s in "${services[@]}"; do
-	for port in "${s#*:}" "$((${s#*:} + 1000))"; do
-		if port_open 127.0.0.1 "$port"; then
-			die "something already listens on port $port; are replicas running already?"
-		fi
-	done
+	ports+=("${s#*:}" "$((${s#*:} + 1000))")
+done
+ports+=("${worker_ports[@]}")
+for port in "${ports[@]}"; do
+	if port_open 127.0.0.1 "$port"; then
+		die "something already listens on port $port; are replicas running already?"
+	fi
 done
 
 started_services=$(scripts/services.sh up)
@@ -145,22 +151,19 @@ for s in "${services[@]}"; do
 	launch "${s%%:*}" "${s#*:}" bin/ticketflow serve "${s%%:*}"
 	launch "${s%%:*}" "$((${s#*:} + 1000))" bin/ticketflow serve "${s%%:*}"
 done
-launch worker 8090 bin/ticketflow worker
-launch worker 9090 bin/ticketflow worker
+for port in "${worker_ports[@]}"; do
+	launch worker "$port" bin/ticketflow worker
+done
 
-missing=()
 for i in "${!pids[@]}"; do
 	logfile=$logs/${names[$i]/:/-}.log
 	if ready "$i"; then
 		printf '  %-18s pid %-7s log %s\n' "${names[$i]}" "${pids[$i]}" "$logfile" >&2
-	elif grep -q "not part of this build" "$logfile"; then
-		missing+=("${names[$i]}")
 	else
 		tail -n 20 "$logfile" >&2 || true
 		die "${names[$i]} did not become ready; see $logfile"
 	fi
 done
-((${#missing[@]} == 0)) || log "not part of this build, so not running: ${missing[*]}"
 
 cat >&2 <<MSG
 
@@ -179,7 +182,7 @@ while true; do
 	for i in "${!pids[@]}"; do
 		if [[ -z ${gone[$i]:-} ]] && ! kill -0 "${pids[$i]}" 2>/dev/null; then
 			gone[$i]=1
-			[[ " ${missing[*]} " == *" ${names[$i]} "* ]] || log "${names[$i]} (pid ${pids[$i]}) exited"
+			log "${names[$i]} (pid ${pids[$i]}) exited"
 		fi
 	done
 	sleep 2
