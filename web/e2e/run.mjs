@@ -2,11 +2,13 @@
 // Debian's Chromium driven by playwright-core. An employee signs up and
 // opens a ticket; an agent finds it on the board, drags it to in_progress,
 // and replies; the employee's page shows the reply live; an illegal drag
-// snaps back with the server's reason. Screenshots of every page go to
+// snaps back with the server's reason; a card moves with the keyboard; the
+// agent resolves the ticket with its button and the employee's bell counts
+// it live over the WebSocket. Screenshots of every page go to
 // e2e/screenshots/. Run with `npm run e2e` (after `npm run build`).
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), E2E_HEADED=1 to watch,
-// E2E_LOG_LEVEL for the backend's log level.
+// E2E_LOG_LEVEL for the backend's log level, E2E_DIST for another build.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,7 +19,8 @@ import { contractChecker } from './contract.mjs'
 const here = dirname(fileURLToPath(import.meta.url))
 const web = resolve(here, '..')
 const repo = resolve(web, '..')
-const dist = join(web, 'dist')
+// E2E_DIST: a build elsewhere than web/dist (say, while web/dist is being rebuilt).
+const dist = process.env.E2E_DIST ?? join(web, 'dist')
 const shots = join(here, 'screenshots')
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium'
 const started = Date.now()
@@ -139,6 +142,12 @@ try {
   const desktop = { width: 1440, height: 900 }
   const emp = (pages.employee = await newPage('employee', desktop))
   const agent = (pages.agent = await newPage('agent', { width: 1700, height: 950 }))
+  // Every time the employee's bell asks the server for its list: a count
+  // that grows while this stays put came over the WebSocket.
+  const notificationFetches = []
+  emp.on('request', (r) => {
+    if (r.method() === 'GET' && new URL(r.url()).pathname === '/notifications') notificationFetches.push(r.url())
+  })
 
   let ticketId
   await step('an employee signs up', async () => {
@@ -234,6 +243,50 @@ try {
     await shot(agent, '09-board-snapped-back')
   })
 
+  await step('the agent moves a card with the keyboard', async () => {
+    // The card's drag handle is a button: focus it, pick the card up with
+    // Space, carry it with the arrow keys (dnd-kit's keyboard sensor, 25 px
+    // a press) until the next column is the one under it, drop it with Space.
+    const handle = agent.getByRole('button', { name: 'Drag “Printer on fire”' })
+    if (await handle.locator('a, button, input, select, textarea').count()) throw new Error('the drag handle holds an interactive element')
+    const carry = async (toStep, key) => {
+      await handle.focus()
+      await agent.keyboard.press('Space')
+      const over = agent.locator(`.column.over[data-step="${toStep}"]`)
+      for (let i = 0; i < 60 && !(await over.count()); i++) {
+        await agent.keyboard.press(key)
+        await agent.waitForTimeout(40)
+      }
+      if (!(await over.count())) {
+        await agent.keyboard.press('Escape')
+        throw new Error(`the arrow keys did not carry the card over ${toStep}`)
+      }
+      await agent.keyboard.press('Space')
+    }
+    const msg = agent.getByTestId('board-message')
+    await carry('waiting_on_requester', 'ArrowRight')
+    await msg.filter({ hasText: 'Moved “Printer on fire” to Waiting on requester.' }).waitFor()
+    await waitFor('the card in Waiting on requester', async () => (await stepOnBoard(agent, ticketId)) === 'waiting_on_requester', 5000)
+    const st = (await api(base, agentToken)('GET', `/workflow/tickets/${ticketId}`, null, 200)).data
+    if (st.step !== 'waiting_on_requester') throw new Error(`the workflow says ${st.step}`)
+    await shot(agent, '09a-board-keyboard-move')
+    // And back, the same way.
+    await carry('in_progress', 'ArrowLeft')
+    await msg.filter({ hasText: 'Moved “Printer on fire” to In progress.' }).waitFor()
+    await waitFor('the card back in In progress', async () => (await stepOnBoard(agent, ticketId)) === 'in_progress', 5000)
+    await waitFor('the workflow back in in_progress', async () =>
+      (await api(base, agentToken)('GET', `/workflow/tickets/${ticketId}`, null, 200)).data.step === 'in_progress', 5000)
+  })
+
+  await step('the employee’s timeline shows the move to in progress', async () => {
+    // The employee's page has been open since the ticket was opened.
+    const timeline = emp.getByRole('region', { name: 'Timeline' })
+    await timeline.getByText('Moved from Triage to In progress').waitFor({ timeout: 35_000 })
+    await timeline.getByText('Moved from Waiting on requester to In progress').waitFor({ timeout: 35_000 })
+    await emp.getByTestId('step').filter({ hasText: 'In progress' }).waitFor()
+    await shot(emp, '09b-ticket-employee-timeline')
+  })
+
   await step('the agent replies and the employee sees it live', async () => {
     if (!messagingBuilt) {
       throw new Error('the messaging service is not part of this build (POST /messaging/ws-tickets answers 404): comments and live updates cannot work')
@@ -279,18 +332,39 @@ try {
 
   await step('the notification bell counts unread notifications', async () => {
     if (!notificationsBuilt) throw new Error('the notification service is not part of this build (GET /notifications fails)')
-    // Notifications pushed over the socket count at once; should one have
-    // been missed, a reload shows the stored ones.
-    await emp.getByTestId('unread-count').waitFor({ timeout: 20_000 }).catch(async () => {
-      await emp.reload()
-      await emp.getByTestId('unread-count').waitFor({ timeout: 15_000 })
-    })
-    await emp.getByRole('button', { name: /Notifications/ }).click()
-    await emp.getByRole('dialog', { name: 'Notifications' }).waitFor()
+    // The employee's page has not been reloaded since sign-up, when the
+    // bell's list was empty: notifications pushed over the socket count at once.
+    await emp.getByTestId('unread-count').waitFor({ timeout: 20_000 })
+    const bell = emp.getByRole('button', { name: /^Notifications/ })
+    await bell.click()
+    const panel = emp.getByRole('dialog', { name: 'Notifications' })
+    await panel.waitFor()
     await shot(emp, '12-notifications')
     const list = (await api(base, (await anon('POST', '/auth/login', { email: 'ana@example.com', password: 'ana password 123' }, 200)).data.access_token)('GET', '/notifications', null, 200)).data
     contract.check('GET /notifications', 'NotificationList', list)
+    // Escape closes the panel.
     await emp.keyboard.press('Escape')
+    await panel.waitFor({ state: 'hidden' })
+    if ((await bell.getAttribute('aria-expanded')) !== 'false') throw new Error('the bell still says its panel is open')
+  })
+
+  await step('the agent resolves the ticket with its button; the employee’s bell counts it live', async () => {
+    const unread = async () => Number(await emp.getByTestId('unread-count').textContent())
+    const before = await unread()
+    const fetches = notificationFetches.length
+    await agent.getByRole('group', { name: 'Move the ticket' }).getByRole('button', { name: 'Resolve' }).click()
+    await agent.getByTestId('step').filter({ hasText: 'Resolved' }).waitFor()
+    const st = (await api(base, agentToken)('GET', `/workflow/tickets/${ticketId}`, null, 200)).data
+    if (st.step !== 'resolved' || st.status !== 'resolved') throw new Error(`the workflow says step ${st.step}, status ${st.status}`)
+    await agent.getByRole('group', { name: 'Move the ticket' }).getByRole('button', { name: 'Move to In progress' }).waitFor()
+    await shot(agent, '12a-ticket-agent-resolved')
+    // The employee's page follows without a reload: the step, and the bell.
+    await emp.getByTestId('step').filter({ hasText: 'Resolved' }).waitFor({ timeout: 35_000 })
+    await waitFor(`the employee's bell to count more than ${before}`, async () => (await unread()) > before, 20_000)
+    if (notificationFetches.length !== fetches) {
+      throw new Error(`the bell asked GET /notifications again (${notificationFetches.length - fetches} times): the count did not come over the WebSocket`)
+    }
+    await shot(emp, '12b-ticket-employee-resolved')
   })
 
   await step('admin pages and the Temporal link', async () => {
@@ -311,7 +385,8 @@ try {
     contract.check('GET /helpdesk/categories', 'CategoryList', (await adminApi('GET', '/helpdesk/categories?all=true', null, 200)).data)
     await admin.getByRole('link', { name: 'Teams' }).click()
     await admin.getByRole('heading', { name: 'Service desk' }).waitFor()
-    await admin.getByText('Sam Agent').first().waitFor()
+    // The member's row (the team's selects list the agent's name too).
+    await admin.getByRole('checkbox', { name: 'Sam Agent is available in Service desk' }).waitFor()
     await shot(admin, '15-admin-teams')
     contract.check('GET /workflow/teams', 'TeamList', (await adminApi('GET', '/workflow/teams', null, 200)).data)
     contract.check('GET /workflow/agents', 'AgentList', (await adminApi('GET', '/workflow/agents', null, 200)).data)
@@ -342,10 +417,14 @@ try {
 
   await step('pages on a phone', async () => {
     const phone = { width: 390, height: 844 }
-    for (const [who, email, password, path, name] of [
+    const printer = (p) => p.getByText('Printer on fire').first()
+    for (const [who, email, password, path, name, ready = printer] of [
       ['employee', 'ana@example.com', 'ana password 123', '/tickets', '20-phone-my-tickets'],
       ['employee', 'ana@example.com', 'ana password 123', `/tickets/${ticketId}`, '21-phone-ticket'],
       ['agent', 'agent@example.com', 'agent password 123', `/board?category=${categoryId}`, '22-phone-board'],
+      ['agent', 'agent@example.com', 'agent password 123', '/queue', '24-phone-queue'],
+      ['employee', 'ana@example.com', 'ana password 123', '/tickets/new', '25-phone-new-ticket', (p) => p.getByLabel('Title')],
+      ['admin', 'admin@example.com', 'admin password 123', '/admin/users', '26-phone-admin-users', (p) => p.getByRole('combobox', { name: 'Role of Ana Employee' })],
     ]) {
       const p = await newPage(`${who} on a phone`, phone)
       await p.goto(`${base}/signin?next=${encodeURIComponent(path)}`)
@@ -353,7 +432,7 @@ try {
       await p.getByLabel('Password').fill(password)
       await p.getByRole('button', { name: 'Sign in' }).click()
       await p.waitForURL(`**${path}`)
-      await p.getByText('Printer on fire').first().waitFor()
+      await ready(p).waitFor()
       const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
       if (overflow > 2) {
         await shot(p, `${name}-overflow`)

@@ -1,3 +1,5 @@
+// First: zod must be told before any schema is built (see zodJitless.ts).
+import './zodJitless'
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'

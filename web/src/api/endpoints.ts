@@ -31,6 +31,14 @@ export const authApi = {
   users: (query: { q?: string; role?: Role | ''; cursor?: string } = {}) => call('GET /auth/users', { query: { limit: 100, ...query } }),
   patchUser: (id: string, body: { role?: Role; active?: boolean; name?: string }) =>
     call('PATCH /auth/users/{id}', { params: { id }, body }),
+  /**
+   * temporalSession trades an admin's access token for the cookie the
+   * gateway asks for at /temporal/ (204, Set-Cookie scoped to /temporal): a
+   * navigation to the Temporal UI cannot carry a bearer token.
+   */
+  temporalSession: async (): Promise<void> => {
+    await call('POST /auth/temporal-session')
+  },
 }
 
 export const helpdeskApi = {
@@ -65,7 +73,7 @@ export const workflowApi = {
       params: { id: teamId, user_id: userId },
       body: capacity === undefined ? { available } : { available, capacity },
     }),
-  patchTeam: (teamId: string, body: { name?: string; strategy?: TeamStrategy }) =>
+  patchTeam: (teamId: string, body: { name?: string; strategy?: TeamStrategy; lead_id?: string | null }) =>
     call('PATCH /workflow/teams/{id}', { params: { id: teamId }, body }),
   removeMember: (teamId: string, userId: string) =>
     call('DELETE /workflow/teams/{id}/members/{user_id}', { params: { id: teamId, user_id: userId } }),

@@ -120,6 +120,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/temporal-session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A Temporal UI session (admin)
+         * @description Trades the admin's access token for the cookie the gateway asks for under /temporal/ (HttpOnly, Secure, SameSite=Strict, path /temporal, 15 minutes): a browser's navigation cannot carry a bearer token. The role is read again from the user store.
+         */
+        post: operations["createTemporalSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/users": {
         parameters: {
             query?: never;
@@ -181,12 +201,15 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
+        /** @description One category, active or not (tickets filed in an archived one still name it); any signed-in user. */
+        get: operations["getCategory"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** @description Deletes a category that no ticket is filed in and no ticket's history names, such as one created by mistake; admins only. A category in use is answered 409 and stays: archive it with `PATCH {"active": false}` instead. A malformed ID is answered 404, like an unknown one. */
+        delete: operations["deleteCategory"];
         options?: never;
         head?: never;
+        /** @description Renames, describes, archives (`active: false`) or restores a category; admins only. An archived category is no longer offered for new tickets and keeps its name on the tickets filed in it. */
         patch: operations["patchCategory"];
         trace?: never;
     };
@@ -222,7 +245,8 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** @description Changes a ticket's fields: its requester the title and description while the ticket is new, agents and admins the priority and category (an active one). Every changed field is recorded in the history and announced in one ticket.updated; a change that changes nothing writes nothing. Step, status and assignee change through the workflow (403 here). */
+        patch: operations["patchTicket"];
         trace?: never;
     };
     "/helpdesk/tickets/{id}/history": {
@@ -932,6 +956,13 @@ export interface components {
             category_id: string;
             priority?: components["schemas"]["Priority"];
         };
+        TicketPatch: {
+            title?: string;
+            description?: string;
+            priority?: components["schemas"]["Priority"];
+            /** Format: uuid */
+            category_id?: string;
+        };
         Ticket: {
             /** Format: uuid */
             id: string;
@@ -991,6 +1022,11 @@ export interface components {
             team_id?: string;
             /** Format: uuid */
             escalation_team_id?: string;
+            /**
+             * @description Where a ticket goes at its first SLA breach (first response or resolution), after its priority is raised one level (up to urgent) and sla.breached is published. team_lead (the default when left out): to the lead of the ticket's team if available, else as team. team: to the next agent of escalation_team_id round-robin, whose business hours the SLA then counts in; the current agent keeps it when nobody there is available, or when there is no escalation team. none: it stays with its team and agent. Later breaches only publish sla.breached. sla.breached carries team_lead_id (the lead of the team whose SLA was breached), escalated_to (team_lead, team or none), previous_assignee_id and previous_team_id.
+             * @enum {string}
+             */
+            escalation?: "team_lead" | "team" | "none";
             steps: components["schemas"]["Step"][];
             transitions: components["schemas"]["Transition"][];
         };
@@ -1118,6 +1154,11 @@ export interface components {
             calendar: components["schemas"]["Calendar"] | null;
             members: components["schemas"]["Member"][];
             strategy: components["schemas"]["TeamStrategy"];
+            /**
+             * Format: uuid
+             * @description The team's lead, one of its members, or null. The lead hears of every SLA breach of the team's tickets and takes them when the category's process escalates to the team lead (Definition.escalation). A lead removed from the team is no longer its lead.
+             */
+            lead_id?: string | null;
         };
         TeamList: {
             items: components["schemas"]["Team"][];
@@ -1125,11 +1166,21 @@ export interface components {
         NewTeam: {
             name: string;
             calendar?: components["schemas"]["Calendar"];
+            /**
+             * Format: uuid
+             * @description The team's lead, an active agent or admin, who becomes its first member (available); 422 naming lead_id otherwise, and nothing is created.
+             */
+            lead_id?: string | null;
         };
         TeamPatch: {
             name?: string;
             calendar?: components["schemas"]["Calendar"] | null;
             strategy?: components["schemas"]["TeamStrategy"];
+            /**
+             * Format: uuid
+             * @description Left out, the lead stays; null removes it; otherwise a member of the team who is an active agent or admin (422 naming lead_id else, and nothing of the patch is written).
+             */
+            lead_id?: string | null;
         };
         MemberRequest: {
             available: boolean;
@@ -1644,6 +1695,27 @@ export interface operations {
             401: components["responses"]["Problem"];
         };
     };
+    createTemporalSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session cookie is set */
+            204: {
+                headers: {
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+        };
+    };
     listUsers: {
         parameters: {
             query?: {
@@ -1772,6 +1844,52 @@ export interface operations {
             422: components["responses"]["Problem"];
         };
     };
+    getCategory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The category */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Category"];
+                };
+            };
+            404: components["responses"]["Problem"];
+        };
+    };
+    deleteCategory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+        };
+    };
     patchCategory: {
         parameters: {
             query?: never;
@@ -1796,6 +1914,9 @@ export interface operations {
                     "application/json": components["schemas"]["Category"];
                 };
             };
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
             422: components["responses"]["Problem"];
         };
     };
@@ -1810,6 +1931,10 @@ export interface operations {
                 requester_id?: string;
                 /** @description web-search syntax over title and description */
                 q?: string;
+                /** @description tickets created at or after this time */
+                created_after?: string;
+                /** @description tickets created before this time */
+                created_before?: string;
                 sort?: "created" | "updated" | "priority";
                 limit?: number;
                 /** @description the next_cursor of the previous page */
@@ -1879,6 +2004,35 @@ export interface operations {
                 };
             };
             404: components["responses"]["Problem"];
+        };
+    };
+    patchTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TicketPatch"];
+            };
+        };
+        responses: {
+            /** @description The ticket after the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ticket"];
+                };
+            };
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
         };
     };
     ticketHistory: {
@@ -2053,9 +2207,35 @@ export interface operations {
                     "application/json": components["schemas"]["TicketState"];
                 };
             };
-            403: components["responses"]["Problem"];
-            409: components["responses"]["Problem"];
-            422: components["responses"]["Problem"];
+            400: components["responses"]["Problem"];
+            /** @description Unknown ticket, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The move is not allowed from the current step, or the ticket is closed; the reason is in detail. Nothing is recorded. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unknown step, a move the caller's role may not make, or a note over 2000 characters; the reason is in detail. Nothing is recorded. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Problem"];
         };
     };
     reassign: {

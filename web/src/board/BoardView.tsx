@@ -81,17 +81,23 @@ function Column({ column, steps, onMove }: { column: BoardColumn; steps: BoardCo
   )
 }
 
+// What styles.css gives `.drag-handle a`, now that the title link is outside the handle.
+const titleStyle = { fontWeight: 600, textDecoration: 'none', color: 'var(--text)', display: 'block', marginBottom: '0.35rem' } as const
+
 function Card({ ticket, steps, onMove }: { ticket: BoardTicket; steps: BoardColumn[]; onMove: (t: BoardTicket, to: string) => void }) {
   const now = useNow(30_000)
-  const { attributes, listeners, setNodeRef, transform, isDragging } = useDraggable({ id: ticket.ticket_id, data: { ticket } })
+  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, isDragging } = useDraggable({ id: ticket.ticket_id, data: { ticket } })
   const style = transform ? { transform: `translate3d(${transform.x}px, ${transform.y}px, 0)` } : undefined
   const due = nextDue(ticket)
   const late = ticket.sla_breached || (due !== null && Date.parse(due) < now)
   return (
     <li ref={setNodeRef} style={style} className={`board-card${isDragging ? ' dragging' : ''}${late ? ' late' : ''}`} data-ticket-id={ticket.ticket_id}>
-      <div className="drag-handle" {...listeners} {...attributes} aria-label={`Drag “${ticket.title}”`} aria-roledescription="draggable ticket">
-        <Link to={`/tickets/${ticket.ticket_id}`} onPointerDown={(e) => e.stopPropagation()}>{ticket.title}</Link>
+      {/* The link sits outside the drag handle: a role=button must not hold another interactive element.
+          The handle is the activator, so a keyboard drop gives the focus back to it. */}
+      <Link to={`/tickets/${ticket.ticket_id}`} className="card-title" style={titleStyle}>{ticket.title}</Link>
+      <div ref={setActivatorNodeRef} className="drag-handle" {...listeners} {...attributes} aria-label={`Drag “${ticket.title}”`} aria-roledescription="draggable ticket">
         <div className="card-meta">
+          <span aria-hidden="true" className="grip">⠿</span>
           <PriorityBadge priority={ticket.priority} />
           {ticket.sla_breached ? <span className="badge breached">SLA breached</span> : due && <span className="small">due {relativeTime(due, now)}</span>}
           {!ticket.assignee_id && <span className="small muted">unassigned</span>}

@@ -2,7 +2,7 @@ import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Comment } from '../api/types'
 import { FakeSocket } from '../test/fakeSocket'
-import { mockApi, renderApp } from '../test/harness'
+import { mockApi, renderApp, type Reply } from '../test/harness'
 import { ChatPanel } from './ChatPanel'
 import { LiveSocket } from './live'
 
@@ -78,6 +78,57 @@ describe('ChatPanel', () => {
     expect(ws2.sent).toContainEqual({ type: 'subscribe', ticket_id: 't1' })
     expect(messages()).toEqual(['Hello, my printer is on fire', 'Put it out first', 'Done, it is out', 'Missed while offline'])
     socket.stop()
+  })
+
+  it('keeps comments that arrive over the socket while the conversation is being fetched', async () => {
+    const first = comment('Hello, my printer is on fire', 'u1', 'Ana')
+    const during = comment('Put it out first')
+    const after = comment('Then call facilities')
+    let release: (r: Reply) => void = () => {}
+    const { calls } = mockApi({
+      'GET /auth/me': () => ({ body: me }),
+      // The server's answer was read before the last reply was written, and
+      // is held back until the test lets it go.
+      'GET /messaging/tickets/t1/comments': () => new Promise<Reply>((r) => (release = r)),
+    })
+    const socket = new LiveSocket({
+      ticket: async () => 'wst', url: (t) => `ws://test/?ticket=${t}`,
+      WebSocket: FakeSocket as unknown as typeof WebSocket, baseDelayMs: 10, maxDelayMs: 20,
+    })
+    renderApp(<ChatPanel ticketId="t1" myId="u1" staff={false} />, { socket })
+    await waitFor(() => expect(calls).toContain('GET /messaging/tickets/t1/comments'))
+    await waitFor(() => expect(FakeSocket.all).toHaveLength(1))
+    const ws = FakeSocket.last()
+    ws.open()
+    await waitFor(() => expect(ws.sent).toContainEqual({ type: 'subscribe', ticket_id: 't1' }))
+
+    // Both replies arrive while the fetch is in flight; the server's page has the first of them only.
+    ws.receive({ type: 'comment.created', ticket_id: 't1', data: during })
+    ws.receive({ type: 'comment.created', ticket_id: 't1', data: after })
+    await screen.findByText('Then call facilities')
+    release({ body: { items: [first, during] } })
+    await screen.findByText('Hello, my printer is on fire')
+    expect(messages()).toEqual(['Hello, my printer is on fire', 'Put it out first', 'Then call facilities'])
+    // Nothing is lost on a later render either.
+    await new Promise((r) => setTimeout(r, 50))
+    expect(messages()).toEqual(['Hello, my printer is on fire', 'Put it out first', 'Then call facilities'])
+    socket.stop()
+  })
+
+  it('renders comment bodies as Markdown, and HTML in them as text', async () => {
+    mockApi({
+      'GET /auth/me': () => ({ body: me }),
+      'GET /messaging/tickets/t1/comments': () => ({
+        body: { items: [comment('It is **urgent** <img src=x onerror="alert(1)"> see [this](javascript:alert(1))')] },
+      }),
+    })
+    const socket = new LiveSocket({ ticket: () => new Promise(() => {}), url: () => '' })
+    renderApp(<ChatPanel ticketId="t1" myId="u1" staff={false} />, { socket })
+    const strong = await screen.findByText('urgent')
+    expect(strong.tagName).toBe('STRONG')
+    const body = strong.closest('.comment-body')!
+    expect(body.querySelector('img, a')).toBeNull()
+    expect(body.textContent).toBe('It is urgent <img src=x onerror="alert(1)"> see this')
   })
 
   it('offers internal notes to staff only', async () => {

@@ -6,6 +6,7 @@ import { dateTime, relativeTime } from '../lib/time'
 import { useNow } from '../lib/useNow'
 import { ErrorText, Empty, Loading } from '../ui/Status'
 import { useLiveStatus } from './LiveContext'
+import { Markdown } from './Markdown'
 import { MacroPicker } from './MacroPicker'
 import { useConversation } from './useConversation'
 
@@ -72,7 +73,13 @@ function CommentList({ comments, myId }: { comments: Comment[]; myId?: string })
             </time>
             {c.edited_at && !c.deleted && <span className="muted">(edited)</span>}
           </div>
-          <p className="comment-body">{c.deleted ? <em className="muted">This message was deleted.</em> : c.body}</p>
+          {c.deleted ? (
+            <p className="comment-body">
+              <em className="muted">This message was deleted.</em>
+            </p>
+          ) : (
+            <Markdown text={c.body} className="comment-body" />
+          )}
         </li>
       ))}
     </ol>

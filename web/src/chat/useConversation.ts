@@ -27,7 +27,13 @@ export function useConversation(ticketId: string, myId: string | undefined) {
   const key = commentsKey(ticketId)
   const comments = useQuery({
     queryKey: key,
-    queryFn: async () => mergeComments(qc.getQueryData<Comment[]>(key) ?? [], await allComments(ticketId)),
+    queryFn: async () => {
+      const fetched = await allComments(ticketId)
+      // Read the cache only now: a comment that arrived over the WebSocket
+      // (or from our own POST) while the fetch was in flight is in it, and
+      // must survive the fetch that started before it was written.
+      return mergeComments(qc.getQueryData<Comment[]>(key) ?? [], fetched)
+    },
   })
   const [typing, setTyping] = useState<Record<string, { name: string; until: number }>>({})
   const [viewers, setViewers] = useState<Viewer[]>([])

@@ -8,7 +8,13 @@ import { Session } from '../auth/session'
 import { LiveProvider } from '../chat/LiveContext'
 import type { LiveSocket } from '../chat/live'
 
-export type Handler = (body: unknown, url: URL) => { status?: number; body?: unknown } | undefined
+export type Reply = { status?: number; body?: unknown } | undefined
+
+/**
+ * Handler answers one request. It may return a Promise to hold the answer
+ * back, e.g. to deliver a WebSocket frame while a fetch is in flight.
+ */
+export type Handler = (body: unknown, url: URL) => Reply | Promise<Reply>
 
 /** mockApi answers fetch from a table of "METHOD /path" handlers (paths with * match one segment). */
 export function mockApi(routes: Record<string, Handler>) {
@@ -18,7 +24,7 @@ export function mockApi(routes: Record<string, Handler>) {
     const key = `${init.method ?? 'GET'} ${url.pathname}`
     calls.push(key)
     const entry = Object.entries(routes).find(([pattern]) => new RegExp('^' + pattern.replace(/[.?]/g, '\\$&').replace(/\*/g, '[^/]+') + '$').test(key))
-    const res = entry?.[1](init.body ? JSON.parse(String(init.body)) : undefined, url)
+    const res = await entry?.[1](init.body ? JSON.parse(String(init.body)) : undefined, url)
     if (!res) {
       return new Response(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, code: 'not_found', detail: `no mock for ${key}` }), {
         status: 404, headers: { 'Content-Type': 'application/problem+json' },

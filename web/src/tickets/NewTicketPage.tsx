@@ -73,7 +73,13 @@ export function NewTicketPage() {
 
   const fieldError = (name: string) =>
     errors[name] && <span id={`${name}-error`} className="field-error">{errors[name]}</span>
-  const invalid = (name: string) => ({ 'aria-invalid': !!errors[name], 'aria-describedby': errors[name] ? `${name}-error` : undefined })
+  // The error sits inside the <label>, so the field is named by its caption alone
+  // (aria-labelledby) and described by the error, not named "Title Give the ticket a title.".
+  const invalid = (name: string) => ({
+    'aria-labelledby': `${name}-label`,
+    'aria-invalid': !!errors[name],
+    'aria-describedby': errors[name] ? `${name}-error` : undefined,
+  })
 
   return (
     <main className="page narrow">
@@ -81,7 +87,7 @@ export function NewTicketPage() {
       <form className="card form" onSubmit={submit} noValidate>
         <div className="row">
           <label>
-            Category
+            <span id="category_id-label">Category</span>
             <select value={form.category_id} onChange={(e) => setForm({ ...form, category_id: e.target.value })} disabled={!!created} {...invalid('category_id')}>
               <option value="">Choose…</option>
               {categories.data.map((c) => (
@@ -100,13 +106,13 @@ export function NewTicketPage() {
           </label>
         </div>
         <label>
-          Title
+          <span id="title-label">Title</span>
           <input value={form.title} maxLength={200} onChange={(e) => setForm({ ...form, title: e.target.value })} disabled={!!created} {...invalid('title')} />
           {fieldError('title')}
         </label>
         <label>
-          Description
-          <textarea rows={6} value={form.description} onChange={(e) => setForm({ ...form, description: e.target.value })} disabled={!!created} placeholder="What happened, what did you expect, since when?" />
+          <span id="description-label">Description</span>
+          <textarea rows={6} value={form.description} onChange={(e) => setForm({ ...form, description: e.target.value })} disabled={!!created} placeholder="What happened, what did you expect, since when?" {...invalid('description')} />
           {fieldError('description')}
         </label>
         <fieldset>

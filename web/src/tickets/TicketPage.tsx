@@ -12,6 +12,7 @@ import { useCategoryNames } from './hooks'
 import { SlaPanel } from './SlaPanel'
 import { StateControls } from './StateControls'
 import { SurveyPanel } from './SurveyPanel'
+import { TemporalLink } from './TemporalLink'
 import { Timeline } from './Timeline'
 
 /** TicketPage is one ticket: its details, SLA, controls, conversation and timeline. */
@@ -86,9 +87,7 @@ export function TicketPage() {
           )}
           {s?.temporal_url && (
             <p>
-              <a href={s.temporal_url} target="_blank" rel="noreferrer">
-                Open the workflow run in the Temporal UI
-              </a>
+              <TemporalLink href={s.temporal_url} />
             </p>
           )}
           <SurveyPanel ticketId={id} requester={t.requester_id === user?.id} status={s?.status ?? t.status} />
