@@ -281,6 +281,26 @@ func startGateway(t *testing.T, root, dir, nginx string, cfg gatewayConfig) *gat
 		}
 	})
 
+	g.trust(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if conn, err := net.Dial("tcp", g.https); err == nil {
+			conn.Close()
+			break
+		}
+		if g.proc.exited() || time.Now().After(deadline) {
+			b, _ := os.ReadFile(errLog)
+			t.Fatalf("nginx did not listen on %s:\n%s\n%s", g.https, g.proc.tail(), b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return g
+}
+
+// trust makes g's client, which trusts the gateway's self-signed
+// certificate (made by scripts/gateway.sh in g.state).
+func (g *gateway) trust(t *testing.T) {
+	t.Helper()
 	pem, err := os.ReadFile(filepath.Join(g.state, "cert.pem"))
 	if err != nil {
 		t.Fatal(err)
@@ -298,19 +318,6 @@ func startGateway(t *testing.T, root, dir, nginx string, cfg gatewayConfig) *gat
 		// Redirects are for the test to see, not to follow.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if conn, err := net.Dial("tcp", g.https); err == nil {
-			conn.Close()
-			break
-		}
-		if g.proc.exited() || time.Now().After(deadline) {
-			b, _ := os.ReadFile(errLog)
-			t.Fatalf("nginx did not listen on %s:\n%s\n%s", g.https, g.proc.tail(), b)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return g
 }
 
 // url is the gateway's HTTPS URL of path.
@@ -321,14 +328,21 @@ func (g *gateway) url(path string) string { return "https://" + g.https + path }
 // of the gateway's loopback listener, as in production behind the gateway.
 func stackEnv(t *testing.T, dir string, g *gateway) []string {
 	t.Helper()
+	return stackEnvBehind(t, dir, g.internal, g.https)
+}
+
+// stackEnvBehind is stackEnv for a gateway yet to start, at the given
+// loopback (internal) and TLS (https) listeners.
+func stackEnvBehind(t *testing.T, dir, internalAddr, httpsAddr string) []string {
+	t.Helper()
 	_, prefix := testenv.Redis(t)
 	for _, d := range []string{"attachments", "mail"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	internal := "http://" + g.internal
-	public := "https://" + g.https
+	internal := "http://" + internalAddr
+	public := "https://" + httpsAddr
 	env := append(os.Environ(),
 		"TICKETFLOW_ENV=production",
 		"LOG_FORMAT=text",

@@ -15,7 +15,11 @@
 # (JWKS_URL, AUTH_URL, HELPDESK_URL, WORKFLOW_URL on 127.0.0.1:8089), so no
 # call depends on one replica. Logs are in .data/replicas/.
 #
-# Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/ticketflow),
+# Environment: REPLICAS_PORT_BASE (default 8080: the first replicas listen on
+# base+1 to base+5 in the order above, the second ones 1000 higher, the
+# workers' health on base+10 and base+1010), REPLICAS_LOGS (default
+# .data/replicas), TICKETFLOW_BIN (default bin/ticketflow),
+# DATABASE_URL (default postgres://postgres@127.0.0.1:5432/ticketflow),
 # TEMPORAL_ADDRESS (a dev server is started only for the default
 # 127.0.0.1:7233), TEMPORAL_DB (see scripts/temporal.sh), the GATEWAY_*
 # variables of scripts/gateway.sh except the upstreams, and everything
@@ -30,9 +34,14 @@ export LOG_FORMAT=${LOG_FORMAT:-text}
 temporal_address=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
 https_addr=${GATEWAY_HTTPS_ADDR:-127.0.0.1:8443}
 internal_addr=${GATEWAY_INTERNAL_ADDR:-127.0.0.1:8089}
-logs=.data/replicas
-services=(auth:8081 helpdesk:8082 workflow:8083 messaging:8084 notification:8085)
-worker_ports=(8090 9090)
+logs=${REPLICAS_LOGS:-.data/replicas}
+bin=${TICKETFLOW_BIN:-bin/ticketflow}
+base=${REPLICAS_PORT_BASE:-8080}
+if ! [[ $base =~ ^[0-9]+$ ]] || ((base < 1024 || base > 64000)); then
+	die "REPLICAS_PORT_BASE must be a port number from 1024 to 64000, not $base"
+fi
+services=(auth:$((base + 1)) helpdesk:$((base + 2)) workflow:$((base + 3)) messaging:$((base + 4)) notification:$((base + 5)))
+worker_ports=($((base + 10)) $((base + 1010)))
 
 started_services=""
 started_temporal=""
@@ -89,9 +98,9 @@ if [[ $(psql "$admin_url" -qtAc "select 1 from pg_database where datname = '$db_
 	psql "$admin_url" -qc "create database \"$db_name\""
 fi
 
-log "building bin/ticketflow"
-go build -o bin/ticketflow ./cmd/ticketflow
-bin/ticketflow migrate
+log "building $bin"
+go build -o "$bin" ./cmd/ticketflow
+"$bin" migrate
 
 case $temporal_address in
 127.0.0.1:7233 | localhost:7233)
@@ -106,14 +115,18 @@ esac
 
 # One service account for every process: the worker and the services that
 # call the helpdesk need it outside `ticketflow dev`.
-creds=$(bin/ticketflow admin service-account ticketflow-replicas 2>/dev/null)
+creds=$("$bin" admin service-account ticketflow-replicas 2>/dev/null)
 SERVICE_CLIENT_ID=$(sed -n 's/^SERVICE_CLIENT_ID=//p' <<<"$creds")
 SERVICE_CLIENT_SECRET=$(sed -n 's/^SERVICE_CLIENT_SECRET=//p' <<<"$creds")
 [[ -n $SERVICE_CLIENT_SECRET ]] || die "could not provision the service account"
 export SERVICE_CLIENT_ID SERVICE_CLIENT_SECRET
 
-unset GATEWAY_BACKEND GATEWAY_AUTH_SERVERS GATEWAY_HELPDESK_SERVERS GATEWAY_WORKFLOW_SERVERS \
-	GATEWAY_MESSAGING_SERVERS GATEWAY_NOTIFICATION_SERVERS
+# The gateway's upstreams are this script's replicas.
+unset GATEWAY_BACKEND
+for s in "${services[@]}"; do
+	name=${s%%:*} port=${s#*:}
+	export "GATEWAY_${name^^}_SERVERS=127.0.0.1:$port 127.0.0.1:$((port + 1000))"
+done
 started_gateway=$(scripts/gateway.sh start)
 
 export JWKS_URL=http://$internal_addr/auth/.well-known/jwks.json
@@ -138,7 +151,7 @@ launch() {
 # does not answer within 60 s.
 ready() {
 	local pid=${pids[$1]} name=${names[$1]} deadline=$((SECONDS + 60))
-	until bin/ticketflow healthcheck --url "http://127.0.0.1:${name#*:}/readyz" >/dev/null 2>&1; do
+	until "$bin" healthcheck --url "http://127.0.0.1:${name#*:}/readyz" >/dev/null 2>&1; do
 		if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
 			return 1
 		fi
@@ -148,11 +161,11 @@ ready() {
 
 log "starting the replicas"
 for s in "${services[@]}"; do
-	launch "${s%%:*}" "${s#*:}" bin/ticketflow serve "${s%%:*}"
-	launch "${s%%:*}" "$((${s#*:} + 1000))" bin/ticketflow serve "${s%%:*}"
+	launch "${s%%:*}" "${s#*:}" "$bin" serve "${s%%:*}"
+	launch "${s%%:*}" "$((${s#*:} + 1000))" "$bin" serve "${s%%:*}"
 done
 for port in "${worker_ports[@]}"; do
-	launch worker "$port" bin/ticketflow worker
+	launch worker "$port" "$bin" worker
 done
 
 for i in "${!pids[@]}"; do
@@ -172,7 +185,7 @@ Ticketflow is running in replicas behind the gateway (Ctrl-C stops it all).
   Temporal UI   https://$https_addr/temporal/ (admins, after POST /auth/temporal-session)
   replicas      the processes above; kill one, the gateway sends its requests to the other
 First admin:
-  bin/ticketflow admin create-user --email admin@example.com --password 'choose-a-long-one' --name Admin --role admin
+  $bin admin create-user --email admin@example.com --password 'choose-a-long-one' --name Admin --role admin
 
 MSG
 
