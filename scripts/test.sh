@@ -98,6 +98,8 @@ elif [[ $TICKETFLOW_REQUIRE_ALL == 1 ]]; then
 else
 	log "nginx is not installed (.ci/run installs it): no nginx -t, and the gateway tests skip"
 fi
+# go.mod names what the code imports, and nothing it does not.
+phase "go mod tidy" go mod tidy -diff
 phase "go vet" go vet "${packages[@]}"
 # The fault suite (make chaos) is too long for make test; its code is
 # vetted here all the same, so that it keeps compiling.

@@ -39,6 +39,10 @@ const (
 	// chain (escalate), team lead first, and sla.breached tells where the
 	// ticket went. Runs from before always went to the escalation team.
 	versionEscalationChain = "escalation-chain"
+	// versionCancelWakes: a cancellation request wakes a run that waits
+	// with no timer pending. Runs from before slept on until a signal or
+	// Update came; replaying them must not end them at the request.
+	versionCancelWakes = "cancel-wakes"
 )
 
 // eventNamespace derives deterministic event IDs from a ticket and a change
@@ -215,9 +219,10 @@ func (t *ticket) waitForSomething(ctx workflow.Context) {
 		sel.AddReceive(ch, func(workflow.ReceiveChannel, bool) {})
 	}
 	// A cancellation request must end the wait even when no timer is
-	// pending (an assigned ticket waiting on its requester has none): it
-	// only adds a wake-up, no command, so running histories replay as before.
-	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+	// pending (an assigned ticket waiting on its requester has none).
+	if workflow.GetVersion(ctx, versionCancelWakes, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+	}
 	sel.Select(ctx)
 }
 
