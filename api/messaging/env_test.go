@@ -161,7 +161,7 @@ func (e *env) user(name string, role authn.Role) person {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := messaging.NewUserDirectoryHandler(e.pool, testenv.Logger(e.t))(context.Background(), ev); err != nil {
+	if err := e.replicas[0].svc.UserDirectoryHandler()(context.Background(), ev); err != nil {
 		e.t.Fatal(err)
 	}
 	return p

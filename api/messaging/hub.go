@@ -24,7 +24,9 @@ import (
 // <prefix>user:* once, rather than to each ticket's channel as its
 // sockets come and go: a subscription is then live the moment a socket
 // asks for it, at the price of every replica reading every ticket's
-// frames, which a help desk's traffic affords.
+// frames, which a help desk's traffic affords. A third channel,
+// <prefix>messaging:sessions, tells every replica to close a user's
+// sockets (see endSessions).
 type hub struct {
 	rdb      *redis.Client
 	prefix   string
@@ -73,6 +75,19 @@ func newHub(rdb *redis.Client, prefix string, opts WebSocketOptions, access *acc
 // ticketChannel is the Redis channel of a ticket's frames.
 func (h *hub) ticketChannel(ticketID string) string { return h.prefix + "ticket:" + ticketID }
 
+// sessionsChannel is the Redis channel that ends users' sockets on every
+// replica. It is messaging's own: the web app never sees its messages.
+func (h *hub) sessionsChannel() string { return h.prefix + sessionsChannelName }
+
+const sessionsChannelName = "messaging:sessions"
+
+// sessionEnd is a message of the sessions channel: close the user's
+// sockets, with reason in the close frame.
+type sessionEnd struct {
+	UserID string `json:"user_id"`
+	Reason string `json:"reason"`
+}
+
 // RunHub carries the live frames until ctx ends: it reads the Redis
 // channels of every ticket and user, hands their frames to this replica's
 // sockets and keeps their presence fresh. Then it closes every socket
@@ -83,7 +98,8 @@ func (s *Service) RunHub(ctx context.Context) error { return s.hub.run(ctx) }
 
 func (h *hub) run(ctx context.Context) error {
 	defer h.shutdown()
-	ps := h.rdb.PSubscribe(ctx, globPattern(h.prefix)+"ticket:*", globPattern(h.prefix)+"user:*")
+	ps := h.rdb.PSubscribe(ctx, globPattern(h.prefix)+"ticket:*", globPattern(h.prefix)+"user:*",
+		globPattern(h.prefix)+sessionsChannelName)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	// A blocked receive ignores its context; closing the subscription ends it.
@@ -176,8 +192,8 @@ func (h *hub) shutdown() {
 }
 
 // attach starts serving an upgraded connection of u, or closes it when
-// the hub is shutting down.
-func (h *hub) attach(ws *websocket.Conn, u authn.User, name string) {
+// the hub is shutting down (and returns nil).
+func (h *hub) attach(ws *websocket.Conn, u authn.User, name string) *wsConn {
 	c := newWSConn(h, ws, u, name)
 	h.mu.Lock()
 	if h.closed {
@@ -185,7 +201,7 @@ func (h *hub) attach(ws *websocket.Conn, u authn.User, name string) {
 		_ = ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
 		_ = ws.Close()
-		return
+		return nil
 	}
 	h.conns[c] = struct{}{}
 	add(h.users, u.ID, c)
@@ -199,6 +215,7 @@ func (h *hub) attach(ws *websocket.Conn, u authn.User, name string) {
 		defer h.running.Done()
 		c.writeLoop()
 	}()
+	return c
 }
 
 // detach forgets a connection that has ended.
@@ -255,6 +272,40 @@ func (h *hub) dispatch(channel, payload string) {
 		h.deliverTicketFrame(ticketID, payload)
 	} else if userID, ok := strings.CutPrefix(rest, "user:"); ok {
 		h.deliverNotification(userID, payload)
+	} else if rest == sessionsChannelName {
+		h.closeSessions(payload)
+	}
+}
+
+// endSessions closes the user's sockets on every replica, with 1008
+// (policy violation) and reason; the client may open a new one, which
+// gets the user's rights of then.
+func (h *hub) endSessions(ctx context.Context, userID, reason string) error {
+	raw, err := json.Marshal(sessionEnd{UserID: userID, Reason: reason})
+	if err != nil {
+		return fmt.Errorf("encode session end: %w", err)
+	}
+	if err := h.rdb.Publish(ctx, h.sessionsChannel(), raw).Err(); err != nil {
+		return fmt.Errorf("end the websockets of user %s: %w", userID, err)
+	}
+	return nil
+}
+
+// closeSessions closes this replica's sockets of the user a sessions
+// message names. They get no frame routed after this: delivery skips a
+// closing socket, and Redis hands this replica its channels' messages in
+// the order they were published.
+func (h *hub) closeSessions(payload string) {
+	var m sessionEnd
+	if err := json.Unmarshal([]byte(payload), &m); err != nil || !validID(m.UserID) ||
+		(m.Reason != reasonRoleChanged && m.Reason != reasonDeactivated) {
+		h.log.Warn("dropping a malformed session end", "err", err)
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.users[m.UserID] {
+		c.shutdown(websocket.ClosePolicyViolation, m.Reason)
 	}
 }
 
@@ -275,7 +326,7 @@ func (h *hub) deliverTicketFrame(ticketID, payload string) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.tickets[ticketID] {
-		if (staffOnly && !c.user.IsStaff()) || (bf.SkipUser != "" && c.user.ID == bf.SkipUser) {
+		if c.closing() || (staffOnly && !c.user.IsStaff()) || (bf.SkipUser != "" && c.user.ID == bf.SkipUser) {
 			continue
 		}
 		c.enqueue(msg)
@@ -296,7 +347,9 @@ func (h *hub) deliverNotification(userID, payload string) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.users[userID] {
-		c.enqueue(msg)
+		if !c.closing() {
+			c.enqueue(msg)
+		}
 	}
 }
 

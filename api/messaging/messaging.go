@@ -15,8 +15,10 @@
 //
 // Live frames cross replicas through Redis pub/sub: the channel
 // <prefix>ticket:<id> carries a ticket's frames, <prefix>user:<id> a user's
-// notifications (published by the notification service). Every replica
-// listens to both patterns and hands each frame to its own sockets.
+// notifications (published by the notification service), and
+// <prefix>messaging:sessions asks every replica to close a user's sockets
+// when user.updated changes their role or deactivates them. Every replica
+// listens to all three and hands each frame to its own sockets.
 package messaging
 
 import (

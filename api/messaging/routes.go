@@ -54,6 +54,7 @@ func NewHandler(svc *Service, verifier *authn.Verifier, cursors *cursor.Codec, l
 		WriteBufferSize: 4096,
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     func(r *http.Request) bool { return h.originAllowed(r.Header.Get("Origin")) },
+		Error:           h.upgradeError,
 	}
 	return h
 }

@@ -128,7 +128,7 @@ func testUserDirectoryFromEvents(t *testing.T, b broker) {
 	queue := testenv.Name("messaging.users")
 	consumer := rabbitmq.NewConsumer(b.url, rabbitmq.ConsumerConfig{
 		Exchange: b.exchange, Queue: queue, Bindings: messaging.UserEventTypes(),
-	}, messaging.NewUserDirectoryHandler(e.pool, testenv.Logger(t)), testenv.Logger(t))
+	}, e.replicas[0].svc.UserDirectoryHandler(), testenv.Logger(t))
 	testenv.RunLoop(t, consumer.Run)
 	testenv.WaitForConsumer(t, b.url, queue)
 	ana := e.user("Ana", authn.RoleEmployee)

@@ -27,7 +27,8 @@ const UsersQueue = "messaging.users"
 func UserEventTypes() []string { return []string{events.UserCreated, events.UserUpdated} }
 
 // directoryUser is the part of user.created and user.updated messaging
-// keeps: names for comments and presence.
+// keeps: names for comments and presence, roles and whether the account
+// is active for the WebSockets.
 type directoryUser struct {
 	ID     string     `json:"id"`
 	Name   string     `json:"name"`
@@ -47,13 +48,23 @@ func (u directoryUser) validate() error {
 	return nil
 }
 
-// NewUserDirectoryHandler returns the handler of UsersQueue: it keeps
-// messaging's directory of user names from auth's user.created and
-// user.updated events. Each event is applied once (the inbox claim joins
-// the upsert's transaction), and an event older than the one a user's row
-// came from changes nothing, so redelivered and reordered events leave the
-// newest data in place.
-func NewUserDirectoryHandler(pool *pgxpool.Pool, log *slog.Logger) rabbitmq.Handler {
+// UserDirectoryHandler returns the handler of UsersQueue: it keeps
+// messaging's directory of users from auth's user.created and user.updated
+// events, and when an event changes a user's role or deactivates them, it
+// ends that user's WebSockets on every replica (close code 1008), since a
+// socket keeps the rights its user had when it opened. The client opens a
+// new one, which gets the user's new rights (see serveWS).
+//
+// Each event is applied once (the inbox claim joins the upsert's
+// transaction), and an event older than the one a user's row came from
+// changes nothing, so redelivered and reordered events leave the newest
+// data in place and end no session. The sockets are ended inside the
+// transaction: if Redis is down, the event is retried, not lost.
+func (s *Service) UserDirectoryHandler() rabbitmq.Handler {
+	return newUserDirectoryHandler(s.pool, s.log, s.hub)
+}
+
+func newUserDirectoryHandler(pool *pgxpool.Pool, log *slog.Logger, hub *hub) rabbitmq.Handler {
 	return func(ctx context.Context, e events.Event) error {
 		if e.Type != events.UserCreated && e.Type != events.UserUpdated {
 			log.Warn("user directory ignores an event it is not bound to", "event_type", e.Type, "event_id", e.ID)
@@ -78,9 +89,49 @@ func NewUserDirectoryHandler(pool *pgxpool.Pool, log *slog.Logger) rabbitmq.Hand
 			if !first {
 				return nil
 			}
-			return upsertUser(ctx, tx, u, e)
+			// Locked, so that two events of one user compare in turn.
+			old, known, err := lookupUser(ctx, tx, u.ID, true)
+			if err != nil {
+				return err
+			}
+			stored, err := upsertUser(ctx, tx, u, e)
+			if err != nil || !stored || hub == nil {
+				return err
+			}
+			reason := sessionEndReason(old, known, u, e.Type)
+			if reason == "" {
+				return nil
+			}
+			if err := hub.endSessions(ctx, u.ID, reason); err != nil {
+				return err
+			}
+			log.Info("ending the user's websockets", "user_id", u.ID, "reason", reason, "event_id", e.ID)
+			return nil
 		})
 	}
+}
+
+// Close reasons of a socket whose user's rights changed.
+const (
+	reasonRoleChanged = "session ended: role changed"
+	reasonDeactivated = "account deactivated"
+)
+
+// sessionEndReason returns why the sockets of the user must end now that
+// the directory holds now instead of old (known false: nothing), or ""
+// when they may stay open: a change of name, a reactivation. A
+// user.updated of a user the directory did not know may have changed
+// anything, so it ends their sockets too.
+func sessionEndReason(old directoryUser, known bool, now directoryUser, eventType string) string {
+	switch {
+	case !now.Active && (!known || old.Active):
+		return reasonDeactivated
+	case !known && eventType == events.UserUpdated:
+		return reasonRoleChanged
+	case known && old.Role != now.Role:
+		return reasonRoleChanged
+	}
+	return ""
 }
 
 // permanentIfInvalid marks err permanent when it reports a malformed

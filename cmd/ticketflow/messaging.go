@@ -58,7 +58,7 @@ func (a *App) messagingComponent(ctx context.Context) (component, error) {
 	h := messaging.NewHandler(svc, a.Verifier(), cursor.New(a.Config.CursorSecret), log)
 	relay := outbox.NewRelay(pool, a.Publisher(), a.Log.With("relay", messagingSchema), outbox.RelayOptions{})
 	ticketEvents := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(messaging.TicketEventsQueue), svc.TicketEventsHandler(), log)
-	users := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(messaging.UsersQueue), messaging.NewUserDirectoryHandler(pool, log), log)
+	users := rabbitmq.NewConsumer(a.Config.AMQPURL, a.queue(messaging.UsersQueue), svc.UserDirectoryHandler(), log)
 	return component{
 		name:    "messaging",
 		prefix:  messaging.Prefix,
