@@ -26,6 +26,7 @@ func (h *Handler) adminRoutes(r chi.Router) {
 		r.Use(authn.RequireRole(h.log, authn.RoleAdmin))
 		r.Post("/teams", h.createTeam)
 		r.Patch("/teams/{id}", h.patchTeam)
+		r.Delete("/teams/{id}", h.deleteTeam)
 		r.Delete("/teams/{id}/members/{user_id}", h.deleteMember)
 		r.Put("/definitions/{category_id}", h.putDefinition)
 		r.Put("/sla-policies/{priority}", h.putSLAPolicy)

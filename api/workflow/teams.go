@@ -134,6 +134,16 @@ func (h *Handler) patchTeam(w http.ResponseWriter, r *http.Request) {
 	httpx.JSON(w, http.StatusOK, t)
 }
 
+// deleteTeam deletes a team with its members; a team that a process
+// definition or a ticket still needs is kept (409, see Store.DeleteTeam).
+func (h *Handler) deleteTeam(w http.ResponseWriter, r *http.Request) {
+	if err := h.store.DeleteTeam(r.Context(), chi.URLParam(r, "id")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // putMember adds a member to a team or changes their availability. Admins
 // may do either for any assignable user; an agent may only change their
 // own availability in a team they belong to.

@@ -502,9 +502,12 @@ func (s *Store) Escalation(ctx context.Context, in workflows.LoadEscalationInput
 	return res, nil
 }
 
-// missingTeams returns those of ids that name no team.
+// missingTeams returns those of ids that name no team. Run in a
+// transaction, it locks the teams found (FOR KEY SHARE) until it ends, so
+// that DeleteTeam, which locks the team's row for update, waits for a
+// definition being saved with them and then sees it.
 func missingTeams(ctx context.Context, q postgres.Querier, ids []string) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT id::text FROM teams WHERE id = ANY($1::uuid[])`, ids)
+	rows, err := q.Query(ctx, `SELECT id::text FROM teams WHERE id = ANY($1::uuid[]) FOR KEY SHARE`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("find teams: %w", err)
 	}
@@ -618,4 +621,129 @@ func orEmpty[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// DeleteTeam deletes a team together with its members, its round-robin
+// cursor and its macros (NotFound for an unknown or malformed ID). A team
+// that running tickets may still need is kept, and the Conflict says what
+// needs it:
+//   - the latest process definition of a category names it (team_id or
+//     escalation_team_id): new tickets of the category would go to it;
+//   - an older version names it while the category has tickets that are
+//     not closed: a run keeps the definition it started with (and carries
+//     it in its state), so such a ticket may still be assigned or
+//     escalated to the team. Closed tickets no longer matter, so the team
+//     can go once they are;
+//   - tickets that are not closed are with the team (the board's team_id)
+//     or wait for one of its agents.
+//
+// The team's row is locked first: a definition being saved locks the
+// teams it names (missingTeams), so a save and a deletion take turns and
+// no saved definition names a deleted team.
+func (s *Store) DeleteTeam(ctx context.Context, id string) error {
+	id, ok := canonicalID(id)
+	if !ok {
+		return errNoTeam
+	}
+	return postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var name string
+		err := tx.QueryRow(ctx, `SELECT name FROM teams WHERE id = $1 FOR UPDATE`, id).Scan(&name)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errNoTeam
+		}
+		if err != nil {
+			return fmt.Errorf("read team %s: %w", id, err)
+		}
+		uses, err := teamUses(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if len(uses) > 0 {
+			return apperr.New(apperr.Conflict, "team %q is still in use and was not deleted: %s", name, strings.Join(uses, "; "))
+		}
+		// Members (and so the lead), the cursor and macros go with the
+		// team (ON DELETE CASCADE).
+		if _, err := tx.Exec(ctx, `DELETE FROM teams WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("delete team %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// teamUses returns, in words, what still needs the team (see DeleteTeam);
+// none when it may go.
+func teamUses(ctx context.Context, tx pgx.Tx, id string) ([]string, error) {
+	var uses []string
+	// Every category with a version naming the team: whether its latest
+	// version does (and as what), and how many of its tickets are not
+	// closed.
+	rows, err := tx.Query(ctx, `
+		WITH latest AS (
+			SELECT category_id, max(version) AS version FROM definitions GROUP BY category_id
+		), naming AS (
+			SELECT DISTINCT category_id FROM definitions
+			WHERE body->>'team_id' = $1 OR body->>'escalation_team_id' = $1
+		)
+		SELECT n.category_id::text, l.version,
+			coalesce(d.body->>'team_id' = $1, false), coalesce(d.body->>'escalation_team_id' = $1, false),
+			(SELECT count(*) FROM board_tickets b WHERE b.category_id = n.category_id AND b.status <> $2)
+		FROM naming n
+		JOIN latest l ON l.category_id = n.category_id
+		JOIN definitions d ON d.category_id = l.category_id AND d.version = l.version
+		ORDER BY n.category_id`, id, workflows.StatusClosed)
+	if err != nil {
+		return nil, fmt.Errorf("find definitions naming team %s: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			category       string
+			version        int
+			team, escalate bool
+			open           int64
+		)
+		if err := rows.Scan(&category, &version, &team, &escalate, &open); err != nil {
+			return nil, fmt.Errorf("find definitions naming team %s: %w", id, err)
+		}
+		// A definition never names one team as both (Validate).
+		switch {
+		case team:
+			uses = append(uses, fmt.Sprintf("the current process of category %s (version %d) names it as its team", category, version))
+		case escalate:
+			uses = append(uses, fmt.Sprintf("the current process of category %s (version %d) names it as its escalation team", category, version))
+		case open > 0:
+			uses = append(uses, fmt.Sprintf("an earlier process of category %s names it, and %s of the category that may still follow it %s not closed",
+				category, plural(open, "ticket"), isAre(open)))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find definitions naming team %s: %w", id, err)
+	}
+	var with int64
+	if err := tx.QueryRow(ctx, `
+		SELECT count(*) FROM (
+			SELECT ticket_id FROM board_tickets WHERE team_id = $1 AND status <> $2
+			UNION
+			SELECT ticket_id FROM waiting WHERE team_id = $1
+		) t`, id, workflows.StatusClosed).Scan(&with); err != nil {
+		return nil, fmt.Errorf("count tickets of team %s: %w", id, err)
+	}
+	if with > 0 {
+		uses = append(uses, fmt.Sprintf("%s not closed %s with it", plural(with, "ticket"), isAre(with)))
+	}
+	return uses, nil
+}
+
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func isAre(n int64) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }

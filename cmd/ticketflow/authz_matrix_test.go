@@ -136,6 +136,7 @@ var authzRules = map[string]rule{
 	"GET /workflow/teams/{id}":                      staffRoute,
 	"POST /workflow/teams":                          adminRoute,
 	"PATCH /workflow/teams/{id}":                    adminRoute,
+	"DELETE /workflow/teams/{id}":                   adminRoute,
 	"PUT /workflow/teams/{id}/members/{user_id}":    staffRoute, // the agent sets their own availability
 	"DELETE /workflow/teams/{id}/members/{user_id}": adminRoute,
 	"GET /workflow/definitions/{category_id}":       staffRoute,

@@ -92,7 +92,37 @@ function TeamCard({ team }: { team: Team }) {
         <button type="submit" disabled={!pick}>Add</button>
       </form>
       <ErrorText error={put.error ?? remove.error ?? strategy.error ?? lead.error} title="The change was refused" />
+      <DeleteTeam team={team} />
     </article>
+  )
+}
+
+/**
+ * DeleteTeam deletes a team after a confirmation. The server keeps a team a
+ * process or a ticket still needs (409) and says what needs it: that reason
+ * is shown as it came.
+ */
+function DeleteTeam({ team }: { team: Team }) {
+  const qc = useQueryClient()
+  const [confirming, setConfirming] = useState(false)
+  const del = useMutation({
+    mutationFn: () => workflowApi.deleteTeam(team.id),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['teams'] }),
+    onSettled: () => setConfirming(false),
+  })
+  return (
+    <div className="team-delete">
+      {confirming ? (
+        <p role="group" aria-label={`Confirm deleting ${team.name}`}>
+          Delete {team.name} and its {team.members.length === 1 ? '1 member' : `${team.members.length} members`}?{' '}
+          <button type="button" className="danger" disabled={del.isPending} onClick={() => del.mutate()}>Yes, delete {team.name}</button>{' '}
+          <button type="button" disabled={del.isPending} onClick={() => setConfirming(false)}>Cancel</button>
+        </p>
+      ) : (
+        <button type="button" className="link danger" aria-label={`Delete team ${team.name}`} onClick={() => { del.reset(); setConfirming(true) }}>Delete team</button>
+      )}
+      <ErrorText error={del.error} title="The team was not deleted" />
+    </div>
   )
 }
 

@@ -75,6 +75,8 @@ export const workflowApi = {
     }),
   patchTeam: (teamId: string, body: { name?: string; strategy?: TeamStrategy; lead_id?: string | null }) =>
     call('PATCH /workflow/teams/{id}', { params: { id: teamId }, body }),
+  /** deleteTeam deletes a team with its members; 409 while a process or a ticket still needs it. */
+  deleteTeam: (teamId: string) => call('DELETE /workflow/teams/{id}', { params: { id: teamId } }),
   removeMember: (teamId: string, userId: string) =>
     call('DELETE /workflow/teams/{id}/members/{user_id}', { params: { id: teamId, user_id: userId } }),
   definition: (categoryId: string) => call('GET /workflow/definitions/{category_id}', { params: { category_id: categoryId } }),

@@ -435,7 +435,8 @@ export interface paths {
         get: operations["getTeam"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** @description Admins only. Deletes the team with its members, lead, round-robin cursor and macros. A team still needed is kept (409, the detail says what needs it): the latest process definition of a category names it (team_id or escalation_team_id); an earlier version names it while tickets of that category are not closed (a running ticket follows the version it started with); or tickets that are not closed are with the team or wait for one of its agents. */
+        delete: operations["deleteTeam"];
         options?: never;
         head?: never;
         patch: operations["patchTeam"];
@@ -2374,6 +2375,29 @@ export interface operations {
                     "application/json": components["schemas"]["Team"];
                 };
             };
+        };
+    };
+    deleteTeam: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     patchTeam: {
