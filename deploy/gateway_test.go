@@ -113,9 +113,12 @@ type replicas struct {
 }
 
 // temporalUIStandIn plays the Temporal UI behind the gateway: the dev
-// server the tests share runs its UI without --ui-public-path, on /, so
-// the gateway's /temporal/ (passed through unchanged) has nothing to reach
-// there. It records what reached it.
+// server the tests share may run its UI without --ui-public-path, on /
+// (`make temporal` does), where the gateway's /temporal/ (passed through
+// unchanged) has nothing to reach. It records what reached it, which the
+// real UI cannot; TestGateway_RealTemporalUIUnderTemporalForAdminsOnly
+// (temporal_ui_test.go) puts the real one, on a dev server of its own,
+// behind the same gate.
 type temporalUIStandIn struct {
 	mu       sync.Mutex
 	requests []*http.Request
@@ -566,8 +569,10 @@ func checkTemporalUI(t *testing.T, g *gateway, ui *temporalUIStandIn, admin, emp
 	if res.StatusCode != 200 || body != "Temporal UI stand-in: GET /temporal/namespaces/default/workflows" {
 		t.Fatalf("admin's cookie: %d %q", res.StatusCode, body)
 	}
-	// The UI's own CSP passes; the gateway's security headers are added.
-	if res.Header.Get("Content-Security-Policy") != "default-src 'self'; script-src 'self' 'nonce-standin'" || res.Header.Get("X-Frame-Options") != "DENY" {
+	// The gateway's policy for the UI replaces the UI's own, and its
+	// security headers are added.
+	if csp := res.Header.Values("Content-Security-Policy"); len(csp) != 1 || !strings.Contains(csp[0], "frame-ancestors 'none'") ||
+		strings.Contains(csp[0], "nonce-standin") || res.Header.Get("X-Frame-Options") != "DENY" {
 		t.Fatalf("UI headers: %v", res.Header)
 	}
 	// The UI's API calls are POSTs too; auth is asked with a GET all the same.

@@ -14,6 +14,7 @@
 #   TEST_TEMPORAL_ADDRESS  a dev server is started only for the default
 #                          127.0.0.1:7233; the tests read it too (internal/testenv)
 #   TEMPORAL_DB            store of a dev server this script starts (default memory)
+#   TEMPORAL_UI_PUBLIC_PATH  base path of its UI (default /temporal; empty for /)
 #   TEST_WEB               0 skips the web app's tests (typecheck, vitest, build, browser e2e)
 #   TEST_FUZZTIME          how long each fuzz target runs (default 5s; 0 skips the
 #                          fuzz phase); longer runs: RELIABILITY.md, Hostile input
@@ -66,7 +67,13 @@ begin=$SECONDS
 started_services=$(scripts/services.sh up)
 case ${TEST_TEMPORAL_ADDRESS:-127.0.0.1:7233} in
 127.0.0.1:7233 | localhost:7233)
-	started_temporal=$(TEMPORAL_DB=${TEMPORAL_DB-memory} scripts/temporal.sh start)
+	# Its UI under /temporal, as the gateway expects it (scripts/replicas.sh
+	# and compose do the same). No test asserts on a page of the UI at
+	# 127.0.0.1:8233 (the browser test's new tab goes there, and checks only
+	# that it was sent), and a server already running is used as it is: the
+	# test of the real UI behind the gateway starts its own
+	# (deploy/temporal_ui_test.go).
+	started_temporal=$(TEMPORAL_DB=${TEMPORAL_DB-memory} TEMPORAL_UI_PUBLIC_PATH=${TEMPORAL_UI_PUBLIC_PATH-/temporal} scripts/temporal.sh start)
 	scripts/temporal.sh wait
 	;;
 esac
