@@ -1,6 +1,8 @@
 // The frame every browser test script in e2e/features/ shares: where things
 // are, numbered steps with a summary, Debian's Chromium, pages that record
-// their errors, sign-in, the desk most scripts start from, and, on a
+// their errors (uncaught ones, and CSP violations and uncaught errors in the
+// console, as run.mjs does; a script marks the ones it provokes with
+// t.expectConsoleError), sign-in, the desk most scripts start from, and, on a
 // failure, screenshots of every page and the backend's log.
 //
 //   const t = browserTest('surveys')
@@ -52,8 +54,12 @@ export function browserTest(name) {
     log,
     /** Checks answers against api/openapi.yaml; problems collect in contract.problems. */
     contract: contractChecker(join(repo, 'api', 'openapi.yaml')),
-    /** Uncaught errors of every page, as "who: message". */
+    /** Uncaught errors, CSP violations and uncaught console errors of every page, as "who: message". */
     pageErrors: [],
+    /** The console errors a script provoked on purpose (see expectConsoleError), as "who: message". */
+    expectedErrors: [],
+    /** The marks of expectConsoleError still waiting for their error. */
+    expected: [],
     pages: {},
     backend: undefined,
     browser: undefined,
@@ -93,10 +99,30 @@ export function browserTest(name) {
       context.setDefaultTimeout(15_000)
       const page = await context.newPage()
       page.on('pageerror', (e) => t.pageErrors.push(`${who}: ${e.message}`))
+      // As run.mjs: a CSP violation or an uncaught error in the console fails
+      // the script (at t.clean()), unless the script said it provokes it.
+      page.on('console', (m) => {
+        if (m.type() !== 'error' || !/Content Security Policy|Uncaught/i.test(m.text())) return
+        const i = t.expected.findIndex((x) => x.page === page && x.pattern.test(m.text()))
+        if (i < 0) return void t.pageErrors.push(`${who}: ${m.text()}`)
+        t.expected.splice(i, 1)
+        t.expectedErrors.push(`${who}: ${m.text()}`)
+      })
       // The app asks before deleting: the person says yes.
       page.on('dialog', (d) => void d.accept())
       t.pages[who] = page
       return page
+    },
+
+    /**
+     * expectConsoleError marks the next console error of page that matches
+     * pattern as provoked on purpose: it is kept in expectedErrors instead of
+     * failing the script. Returns a function that waits until it was seen.
+     */
+    expectConsoleError(page, pattern) {
+      const mark = { page, pattern }
+      t.expected.push(mark)
+      return (timeout = 5000) => waitFor(`the expected console error ${pattern}`, async () => !t.expected.includes(mark), timeout)
     },
 
     /** signIn signs in on page and waits for landing (a URL pattern). */
@@ -115,6 +141,7 @@ export function browserTest(name) {
 
     /** clean fails unless no page had an error and every answer matched api/openapi.yaml. */
     clean() {
+      if (t.expected.length) throw new Error(`expected console errors that never came: ${t.expected.map((x) => x.pattern).join('; ')}`)
       if (t.pageErrors.length) throw new Error(`page errors: ${t.pageErrors.join('; ')}`)
       if (t.contract.problems.length) throw new Error(t.contract.problems.join('\n'))
     },
@@ -126,6 +153,7 @@ export function browserTest(name) {
         await body()
       } catch {
         exitCode = 1
+        if (t.pageErrors.length) log(`page errors: ${t.pageErrors.join('; ')}`)
         for (const [who, page] of Object.entries(t.pages)) {
           await page.screenshot({ path: join(shots, `failure-${who}.png`), fullPage: true }).catch(() => {})
         }

@@ -177,6 +177,10 @@ try {
     await emp.getByLabel('Priority').selectOption('high')
     await emp.getByLabel('Title').fill('Printer on fire')
     await emp.getByLabel('Description').fill('The printer on floor 3 smokes when printing.\nIt started this morning.')
+    // The file input is visually hidden: its visible "Choose files" label shows the focus.
+    await emp.locator('input[type=file]').focus()
+    const ring = await emp.locator('.filedrop .choose-files').evaluate((el) => getComputedStyle(el).outlineStyle)
+    if (ring === 'none') throw new Error('the focused file picker shows no focus')
     if (messagingBuilt) {
       await emp.locator('input[type=file]').setInputFiles({ name: 'smoke.txt', mimeType: 'text/plain', buffer: Buffer.from('smoke '.repeat(2000)) })
       await emp.getByText('smoke.txt').waitFor()
@@ -425,6 +429,7 @@ try {
       ['agent', 'agent@example.com', 'agent password 123', '/queue', '24-phone-queue'],
       ['employee', 'ana@example.com', 'ana password 123', '/tickets/new', '25-phone-new-ticket', (p) => p.getByLabel('Title')],
       ['admin', 'admin@example.com', 'admin password 123', '/admin/users', '26-phone-admin-users', (p) => p.getByRole('combobox', { name: 'Role of Ana Employee' })],
+      ['admin', 'admin@example.com', 'admin password 123', '/admin/processes', '27-phone-admin-processes', (p) => p.getByLabel('Key of step 1')],
     ]) {
       const p = await newPage(`${who} on a phone`, phone)
       await p.goto(`${base}/signin?next=${encodeURIComponent(path)}`)
@@ -438,7 +443,7 @@ try {
         await shot(p, `${name}-overflow`)
         const wide = await p.evaluate(() =>
           [...document.querySelectorAll('body *')]
-            .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 2 && !el.closest('.board, .diagram-wrap'))
+            .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 2 && !el.closest('.board, .diagram-wrap, .table-scroll'))
             .slice(0, 5)
             .map((el) => `${el.tagName.toLowerCase()}.${el.className} (${Math.round(el.getBoundingClientRect().right)}px)`),
         )
@@ -446,8 +451,26 @@ try {
       }
       await shot(p, name)
       if (name === '20-phone-my-tickets') {
+        // The bell sits at the left on a phone: its panel must still be on the screen, all of it.
+        await p.getByRole('button', { name: /^Notifications/ }).click()
+        const panel = p.getByRole('dialog', { name: 'Notifications' })
+        await panel.getByRole('link').first().waitFor()
+        const box = await panel.boundingBox()
+        if (!box || box.x < 0 || box.y < 0 || box.x + box.width > phone.width || box.y + box.height > phone.height) {
+          await shot(p, '23a-phone-bell-off-screen')
+          throw new Error(`the bell's panel is at ${JSON.stringify(box)}, outside the ${phone.width}×${phone.height} screen`)
+        }
+        await shot(p, '23a-phone-bell')
+        await p.keyboard.press('Escape')
+        await panel.waitFor({ state: 'hidden' })
         await p.getByRole('button', { name: 'Menu' }).click()
         await shot(p, '23-phone-menu')
+      }
+      if (path === '/admin/processes') {
+        // The editor's tables are wider than a phone: they scroll in their own region, not the page.
+        const steps = p.getByRole('region', { name: 'Steps' })
+        const { scrollWidth, clientWidth } = await steps.evaluate((el) => ({ scrollWidth: el.scrollWidth, clientWidth: el.clientWidth }))
+        if (scrollWidth <= clientWidth) throw new Error(`the Steps table (${scrollWidth}px) fits a ${clientWidth}px region: nothing to scroll?`)
       }
       await p.context().close()
     }

@@ -12,11 +12,17 @@ import { QueuePage } from './tickets/QueuePage'
 import { SurveyLinkPage } from './tickets/SurveyLinkPage'
 import { TicketPage } from './tickets/TicketPage'
 import { Loading } from './ui/Status'
+import { useTitle } from './lib/useTitle'
 
 function Home() {
   const { status, user } = useAuth()
   if (status === 'loading') return <Loading />
   return <Navigate to={status === 'signedIn' ? homeFor(user?.role) : '/signin'} replace />
+}
+
+function NotFound() {
+  useTitle('Page not found')
+  return <main className="page"><h1>Page not found</h1><p>There is nothing at this address.</p></main>
 }
 
 export function App() {
@@ -36,7 +42,7 @@ export function App() {
         <Route path="queue" element={<RequireRole roles={['agent', 'admin']}><QueuePage /></RequireRole>} />
         <Route path="board" element={<RequireRole roles={['agent', 'admin']}><BoardPage /></RequireRole>} />
         <Route path="admin/*" element={<RequireRole roles={['admin']}><AdminPage /></RequireRole>} />
-        <Route path="*" element={<main className="page"><h1>Page not found</h1><p>There is nothing at this address.</p></main>} />
+        <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>
   )

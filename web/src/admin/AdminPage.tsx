@@ -1,4 +1,5 @@
-import { Navigate, NavLink, Route, Routes } from 'react-router'
+import { Navigate, NavLink, Route, Routes, useLocation } from 'react-router'
+import { useTitle } from '../lib/useTitle'
 import { CategoriesAdmin } from './CategoriesAdmin'
 import { MacrosAdmin } from './MacrosAdmin'
 import { MailAddressesAdmin } from './MailAddressesAdmin'
@@ -9,21 +10,28 @@ import { TeamsAdmin } from './TeamsAdmin'
 import { UsersAdmin } from './UsersAdmin'
 import { WebhooksAdmin } from './WebhooksAdmin'
 
+// The admin's pages, by the path under /admin: their links and tab titles.
+const sections: [path: string, label: string][] = [
+  ['users', 'Users'],
+  ['categories', 'Categories'],
+  ['teams', 'Teams'],
+  ['processes', 'Processes'],
+  ['sla', 'SLA policies'],
+  ['surveys', 'Satisfaction'],
+  ['webhooks', 'Webhooks'],
+  ['mail', 'Incoming mail'],
+  ['macros', 'Canned replies'],
+]
+
 /** AdminPage holds the admin's pages under /admin. */
 export function AdminPage() {
+  const section = useLocation().pathname.split('/')[2] ?? ''
+  useTitle(sections.find(([path]) => path === section)?.[1], 'Admin')
   return (
     <main className="page">
       <h1>Admin</h1>
       <nav className="subnav" aria-label="Admin">
-        <NavLink to="/admin/users">Users</NavLink>
-        <NavLink to="/admin/categories">Categories</NavLink>
-        <NavLink to="/admin/teams">Teams</NavLink>
-        <NavLink to="/admin/processes">Processes</NavLink>
-        <NavLink to="/admin/sla">SLA policies</NavLink>
-        <NavLink to="/admin/surveys">Satisfaction</NavLink>
-        <NavLink to="/admin/webhooks">Webhooks</NavLink>
-        <NavLink to="/admin/mail">Incoming mail</NavLink>
-        <NavLink to="/admin/macros">Canned replies</NavLink>
+        {sections.map(([path, label]) => <NavLink key={path} to={`/admin/${path}`}>{label}</NavLink>)}
       </nav>
       <Routes>
         <Route index element={<Navigate to="users" replace />} />

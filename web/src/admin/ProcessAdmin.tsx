@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { useEffect, useId, useState } from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { workflowApi } from '../api/endpoints'
 import type { Definition, Step, Transition } from '../api/types'
@@ -38,6 +38,7 @@ function DefinitionEditor({ categoryId }: { categoryId: string }) {
   const loaded = useQuery({ queryKey: ['definition', categoryId], queryFn: () => workflowApi.definition(categoryId) })
   const teams = useQuery({ queryKey: ['teams'], queryFn: async () => (await workflowApi.teams()).items })
   const [def, setDef] = useState<Definition | null>(null)
+  const ids = useId()
   useEffect(() => {
     if (loaded.data) setDef(loaded.data)
   }, [loaded.data])
@@ -90,51 +91,56 @@ function DefinitionEditor({ categoryId }: { categoryId: string }) {
           </select>
         </label>
       </div>
-      <h3>Steps</h3>
-      <table className="editor">
-        <thead><tr><th scope="col">Key</th><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Terminal</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
-        <tbody>
-          {def.steps.map((s, i) => (
-            <tr key={i}>
-              <td><input aria-label={`Key of step ${i + 1}`} value={s.key} onChange={(e) => setStep(i, { key: e.target.value })} /></td>
-              <td><input aria-label={`Name of step ${i + 1}`} value={s.name} onChange={(e) => setStep(i, { name: e.target.value })} /></td>
-              <td>
-                <select aria-label={`Status of step ${i + 1}`} value={s.status ?? ''} onChange={(e) => setStep(i, { status: (e.target.value || undefined) as Step['status'] })}>
-                  <option value="">default</option>
-                  {stepStatuses.map((x) => <option key={x} value={x}>{x}</option>)}
-                </select>
-              </td>
-              <td><input type="checkbox" aria-label={`Step ${i + 1} is terminal`} checked={s.terminal} onChange={(e) => setStep(i, { terminal: e.target.checked })} /></td>
-              <td className="nowrap">
-                <button type="button" className="link" disabled={i === 0} aria-label={`Move step ${i + 1} up`} onClick={() => swap(i, i - 1)}>↑</button>
-                <button type="button" className="link" disabled={i === def.steps.length - 1} aria-label={`Move step ${i + 1} down`} onClick={() => swap(i, i + 1)}>↓</button>
-                <button type="button" className="link danger" aria-label={`Remove step ${i + 1}`} onClick={() => setDef({ ...def, steps: def.steps.filter((_, j) => j !== i) })}>Remove</button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <h3 id={`${ids}-steps`}>Steps</h3>
+      {/* Wider than a phone: the table scrolls on its own, not the page. A focusable region, so keyboards can scroll it too. */}
+      <div className="table-scroll" role="region" aria-labelledby={`${ids}-steps`} tabIndex={0}>
+        <table className="editor">
+          <thead><tr><th scope="col">Key</th><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Terminal</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
+          <tbody>
+            {def.steps.map((s, i) => (
+              <tr key={i}>
+                <td><input aria-label={`Key of step ${i + 1}`} value={s.key} onChange={(e) => setStep(i, { key: e.target.value })} /></td>
+                <td><input aria-label={`Name of step ${i + 1}`} value={s.name} onChange={(e) => setStep(i, { name: e.target.value })} /></td>
+                <td>
+                  <select aria-label={`Status of step ${i + 1}`} value={s.status ?? ''} onChange={(e) => setStep(i, { status: (e.target.value || undefined) as Step['status'] })}>
+                    <option value="">default</option>
+                    {stepStatuses.map((x) => <option key={x} value={x}>{x}</option>)}
+                  </select>
+                </td>
+                <td><input type="checkbox" aria-label={`Step ${i + 1} is terminal`} checked={s.terminal} onChange={(e) => setStep(i, { terminal: e.target.checked })} /></td>
+                <td className="nowrap">
+                  <button type="button" className="link" disabled={i === 0} aria-label={`Move step ${i + 1} up`} onClick={() => swap(i, i - 1)}>↑</button>
+                  <button type="button" className="link" disabled={i === def.steps.length - 1} aria-label={`Move step ${i + 1} down`} onClick={() => swap(i, i + 1)}>↓</button>
+                  <button type="button" className="link danger" aria-label={`Remove step ${i + 1}`} onClick={() => setDef({ ...def, steps: def.steps.filter((_, j) => j !== i) })}>Remove</button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       <button type="button" onClick={() => setDef({ ...def, steps: [...def.steps, { key: `step_${def.steps.length + 1}`, name: 'New step', terminal: false }] })}>Add step</button>
-      <h3>Moves</h3>
-      <table className="editor">
-        <thead><tr><th scope="col">From</th><th scope="col">To</th><th scope="col">Who may</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
-        <tbody>
-          {def.transitions.map((t, i) => (
-            <tr key={i}>
-              <td><select aria-label={`From of move ${i + 1}`} value={t.from} onChange={(e) => setMove(i, { from: e.target.value })}>{keys.map((k) => <option key={k}>{k}</option>)}{!keys.includes(t.from) && <option>{t.from}</option>}</select></td>
-              <td><select aria-label={`To of move ${i + 1}`} value={t.to} onChange={(e) => setMove(i, { to: e.target.value })}>{keys.map((k) => <option key={k}>{k}</option>)}{!keys.includes(t.to) && <option>{t.to}</option>}</select></td>
-              <td className="nowrap">
-                {moveRoles.map((r) => (
-                  <label key={r} className="check">
-                    <input type="checkbox" aria-label={`${r} may make move ${i + 1}`} checked={t.roles.includes(r)} onChange={(e) => setMove(i, { roles: e.target.checked ? [...t.roles, r] : t.roles.filter((x) => x !== r) })} /> {r}
-                  </label>
-                ))}
-              </td>
-              <td><button type="button" className="link danger" aria-label={`Remove move ${i + 1}`} onClick={() => setDef({ ...def, transitions: def.transitions.filter((_, j) => j !== i) })}>Remove</button></td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <h3 id={`${ids}-moves`}>Moves</h3>
+      <div className="table-scroll" role="region" aria-labelledby={`${ids}-moves`} tabIndex={0}>
+        <table className="editor">
+          <thead><tr><th scope="col">From</th><th scope="col">To</th><th scope="col">Who may</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
+          <tbody>
+            {def.transitions.map((t, i) => (
+              <tr key={i}>
+                <td><select aria-label={`From of move ${i + 1}`} value={t.from} onChange={(e) => setMove(i, { from: e.target.value })}>{keys.map((k) => <option key={k}>{k}</option>)}{!keys.includes(t.from) && <option>{t.from}</option>}</select></td>
+                <td><select aria-label={`To of move ${i + 1}`} value={t.to} onChange={(e) => setMove(i, { to: e.target.value })}>{keys.map((k) => <option key={k}>{k}</option>)}{!keys.includes(t.to) && <option>{t.to}</option>}</select></td>
+                <td className="nowrap">
+                  {moveRoles.map((r) => (
+                    <label key={r} className="check">
+                      <input type="checkbox" aria-label={`${r} may make move ${i + 1}`} checked={t.roles.includes(r)} onChange={(e) => setMove(i, { roles: e.target.checked ? [...t.roles, r] : t.roles.filter((x) => x !== r) })} /> {r}
+                    </label>
+                  ))}
+                </td>
+                <td><button type="button" className="link danger" aria-label={`Remove move ${i + 1}`} onClick={() => setDef({ ...def, transitions: def.transitions.filter((_, j) => j !== i) })}>Remove</button></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       <button type="button" onClick={() => setDef({ ...def, transitions: [...def.transitions, { from: keys[0] ?? '', to: keys[1] ?? keys[0] ?? '', roles: ['agent', 'admin'] }] })}>Add move</button>
       <ErrorText error={save.error} title="Not saved" />
       {save.isSuccess && !save.isPending && <p className="status ok" role="status">Saved as version {save.data.version}.</p>}

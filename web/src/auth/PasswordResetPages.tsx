@@ -4,6 +4,7 @@ import { Link, useSearchParams } from 'react-router'
 import { z } from 'zod'
 import { authApi } from '../api/endpoints'
 import { ErrorText } from '../ui/Status'
+import { useTitle } from '../lib/useTitle'
 
 const emailSchema = z.string().trim().email('Enter an e-mail address such as ana@example.com.')
 
@@ -27,6 +28,7 @@ export function newPasswordProblem(password: string, repeated: string): string |
  * server does not tell, and neither does the page.
  */
 export function ForgotPasswordPage() {
+  useTitle('Forgot your password?')
   const [email, setEmail] = useState('')
   const [invalid, setInvalid] = useState<string | null>(null)
   const send = useMutation({ mutationFn: (address: string) => authApi.requestPasswordReset(address) })
@@ -83,6 +85,7 @@ export function ForgotPasswordPage() {
  * nothing, so mail scanners that follow links cannot use it up.
  */
 export function ResetPasswordPage() {
+  useTitle('Choose a new password')
   const [params] = useSearchParams()
   const token = params.get('token') ?? ''
   const [password, setPassword] = useState('')

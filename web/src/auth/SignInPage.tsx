@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { errorMessage } from '../api/http'
 import { useAuth } from './AuthContext'
 import { homeFor } from './RequireRole'
+import { useTitle } from '../lib/useTitle'
 
 const signUpSchema = z.object({
   name: z.string().trim().min(1, 'Enter your name.').max(200),
@@ -17,6 +18,7 @@ function safeNext(next: string | null): string | null {
 }
 
 export function SignInPage() {
+  useTitle('Sign in')
   const { signIn, status, user } = useAuth()
   const [params] = useSearchParams()
   const navigate = useNavigate()
@@ -70,6 +72,7 @@ export function SignInPage() {
 }
 
 export function SignUpPage() {
+  useTitle('Create your account')
   const { signUp, status, user } = useAuth()
   const [form, setForm] = useState({ name: '', email: '', password: '' })
   const [errors, setErrors] = useState<Record<string, string>>({})

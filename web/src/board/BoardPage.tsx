@@ -5,9 +5,11 @@ import { workflowApi } from '../api/endpoints'
 import { ErrorText, Loading } from '../ui/Status'
 import { useCategories } from '../tickets/hooks'
 import { BoardView } from './BoardView'
+import { useTitle } from '../lib/useTitle'
 
 /** BoardPage is the kanban of one category's process (or of every ticket on the default process). */
 export function BoardPage() {
+  useTitle('Board')
   const [params, setParams] = useSearchParams()
   const categoryId = params.get('category') ?? ''
   const categories = useCategories()

@@ -1,8 +1,10 @@
-import { fireEvent, screen, waitFor, within } from '@testing-library/react'
+import type { Active, Over } from '@dnd-kit/core'
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../api/http'
 import type { Board, BoardTicket } from '../api/types'
 import { mockApi, renderApp } from '../test/harness'
+import { boardAnnouncements, boardInstructions } from './announcements'
 import { applyMoves, settleMoves, withMove, withoutMove } from './boardState'
 import { BoardView } from './BoardView'
 
@@ -60,5 +62,44 @@ describe('BoardView', () => {
     expect(titles('In progress')).toEqual(['Ticket t2'])
     expect(screen.getByTestId('board-message').textContent).toBe('Moved “Ticket t2” to In progress.')
     void rerender
+  })
+})
+
+describe('board announcements', () => {
+  const names = { triage: 'Triage', in_progress: 'In progress', closed: 'Closed' }
+  const a = boardAnnouncements(names)
+  const active = { id: 't1', data: { current: { ticket: row('t1', 'triage') } } } as unknown as Active
+  const over = (step: string) => ({ id: step, data: { current: undefined } }) as unknown as Over
+
+  it('say the ticket’s title and the columns’ names, never IDs', () => {
+    expect(a.onDragStart({ active })).toBe('Picked up “Ticket t1” from Triage.')
+    expect(a.onDragOver({ active, over: over('in_progress') })).toBe('“Ticket t1” is over In progress.')
+    expect(a.onDragOver({ active, over: over('triage') })).toBe('“Ticket t1” is over Triage, its own column.')
+    expect(a.onDragOver({ active, over: null })).toBe('“Ticket t1” is no longer over a column.')
+    expect(a.onDragEnd({ active, over: over('closed') })).toBe('“Ticket t1” was dropped on Closed.')
+    expect(a.onDragEnd({ active, over: over('triage') })).toBe('“Ticket t1” was dropped back in Triage.')
+    expect(a.onDragEnd({ active, over: null })).toBe('“Ticket t1” was dropped outside the columns: it stays in Triage.')
+    expect(a.onDragCancel({ active, over: null })).toBe('Moving “Ticket t1” was cancelled: it stays in Triage.')
+  })
+
+  it('are what the board says when a card is picked up with the keyboard and put back', async () => {
+    mockApi({ 'GET /auth/me': () => ({ body: { id: 'u1', email: 'a@x', name: 'A', role: 'agent', active: true } }) })
+    const transition = vi.fn(async () => ({}))
+    renderApp(<BoardView board={board} transition={transition} />)
+    const handle = screen.getByRole('button', { name: 'Drag “Ticket t1”' })
+    // The handle is described by the instructions, in words.
+    const described = handle.getAttribute('aria-describedby')
+    expect(described && document.getElementById(described)?.textContent).toBe(boardInstructions.draggable)
+    const live = () => document.querySelector('[id^="DndLiveRegion"]')?.textContent ?? ''
+    handle.focus()
+    await act(async () => {
+      fireEvent.keyDown(handle, { code: 'Space', key: ' ' })
+    })
+    await waitFor(() => expect(live()).toBe('Picked up “Ticket t1” from Triage.'))
+    await act(async () => {
+      fireEvent.keyDown(document, { code: 'Escape', key: 'Escape' })
+    })
+    await waitFor(() => expect(live()).toBe('Moving “Ticket t1” was cancelled: it stays in Triage.'))
+    expect(transition).not.toHaveBeenCalled()
   })
 })

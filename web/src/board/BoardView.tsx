@@ -9,6 +9,7 @@ import type { Board, BoardColumn, BoardTicket } from '../api/types'
 import { relativeTime } from '../lib/time'
 import { useNow } from '../lib/useNow'
 import { PriorityBadge } from '../tickets/Badges'
+import { boardAnnouncements, boardInstructions } from './announcements'
 import { applyMoves, settleMoves, withMove, withoutMove, type Moves } from './boardState'
 
 export type Transition = (ticketId: string, to: string) => Promise<unknown>
@@ -54,7 +55,7 @@ export function BoardView({ board, onMoved, transition = workflowApi.transition 
       <p className={message?.error ? 'status error' : 'status ok'} role={message?.error ? 'alert' : 'status'} aria-live="polite" data-testid="board-message">
         {message?.text}
       </p>
-      <DndContext sensors={sensors} onDragEnd={onDragEnd}>
+      <DndContext sensors={sensors} onDragEnd={onDragEnd} accessibility={{ announcements: boardAnnouncements(names), screenReaderInstructions: boardInstructions }}>
         <div className="board" data-testid="board">
           {shown.columns.map((c) => (
             <Column key={c.step} column={c} steps={board.columns} onMove={move} />

@@ -53,6 +53,10 @@ describe('ChatPanel', () => {
     ws.receive({ type: 'comment.created', ticket_id: 't1', data: reply })
     await screen.findByText('Put it out first')
     expect(messages()).toEqual(['Hello, my printer is on fire', 'Put it out first'])
+    // The list is a polite live region of additions: a screen reader reads the new message, not the list again.
+    const list = screen.getByRole('list', { name: 'Messages' })
+    expect(list.getAttribute('aria-live')).toBe('polite')
+    expect(list.getAttribute('aria-relevant')).toBe('additions')
 
     // Typing and presence.
     ws.receive({ type: 'typing', ticket_id: 't1', data: { user_id: 'agent-1', name: 'Sam' } })

@@ -57,7 +57,8 @@ function CommentList({ comments, myId }: { comments: Comment[]; myId?: string })
   const now = Math.max(useNow(30_000), Date.now())
   if (comments.length === 0) return <Empty>No messages yet. Write the first one below.</Empty>
   return (
-    <ol className="comments" aria-label="Messages">
+    // New messages, live ones included, are read out as they are added (not the whole list again).
+    <ol className="comments" aria-label="Messages" aria-live="polite" aria-relevant="additions">
       {comments.map((c) => (
         <li
           key={c.id}

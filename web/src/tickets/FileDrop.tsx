@@ -41,7 +41,8 @@ export function FileDrop({ files, onChange, disabled }: { files: PendingFile[]; 
         onDrop={onDrop}
       >
         <p>Drop files here, or</p>
-        <label htmlFor={inputId} className="button">Choose files</label>
+        {/* The input is visually hidden: the label shows its focus (styles.css, .filedrop:focus-within). */}
+        <label htmlFor={inputId} className="button choose-files">Choose files</label>
         <input id={inputId} type="file" multiple className="visually-hidden" disabled={disabled} onChange={(e) => { add(e.target.files); e.target.value = '' }} />
       </div>
       {files.length > 0 && (

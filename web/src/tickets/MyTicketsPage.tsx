@@ -4,9 +4,11 @@ import { helpdeskApi } from '../api/endpoints'
 import { useAuth } from '../auth/AuthContext'
 import { Empty, ErrorText, Loading } from '../ui/Status'
 import { TicketTable } from './TicketTable'
+import { useTitle } from '../lib/useTitle'
 
 /** MyTicketsPage lists the tickets the signed-in person opened. */
 export function MyTicketsPage() {
+  useTitle('My tickets')
   const { user, hasRole } = useAuth()
   const staff = hasRole('agent', 'admin')
   const list = useInfiniteQuery({

@@ -9,6 +9,7 @@ import { uploadAttachment } from '../api/upload'
 import { Empty, ErrorText, Loading } from '../ui/Status'
 import { FileDrop, type PendingFile } from './FileDrop'
 import { useCategories } from './hooks'
+import { useTitle } from '../lib/useTitle'
 
 const ticketSchema = z.object({
   category_id: z.string().min(1, 'Choose a category.'),
@@ -19,6 +20,7 @@ const ticketSchema = z.object({
 
 /** NewTicketPage opens a ticket, then uploads its attachments with progress. */
 export function NewTicketPage() {
+  useTitle('New ticket')
   const categories = useCategories()
   const navigate = useNavigate()
   const qc = useQueryClient()

@@ -90,4 +90,42 @@ describe('QueuePage', { timeout: 20_000 }, () => {
     expect(within(saved).queryByRole('button', { name: 'Hot toner' })).toBeNull()
     expect(loadViews('a1')).toEqual([])
   })
+
+  it('moves between the views with the arrow keys, Home and End, one tab stop, the panel named after its tab', async () => {
+    const { last } = queue()
+    await screen.findByRole('link', { name: 'Printer on fire' })
+    const tab = (name: string) => screen.getByRole('tab', { name })
+    const selected = () => screen.getAllByRole('tab').filter((t) => t.getAttribute('aria-selected') === 'true').map((t) => t.textContent)
+    const panel = screen.getByRole('tabpanel')
+    // Every tab controls the panel; the panel is labelled by the selected tab.
+    for (const t of screen.getAllByRole('tab')) expect(t.getAttribute('aria-controls')).toBe(panel.id)
+    expect(panel.id).not.toBe('')
+    expect(panel.getAttribute('aria-labelledby')).toBe(tab('Assigned to me').id)
+    // One tab stop: the selected tab.
+    expect(screen.getAllByRole('tab').map((t) => t.tabIndex)).toEqual([0, -1, -1, -1, -1])
+
+    tab('Assigned to me').focus()
+    fireEvent.keyDown(document.activeElement!, { key: 'ArrowRight' })
+    expect(selected()).toEqual(['My team'])
+    expect(document.activeElement).toBe(tab('My team'))
+    fireEvent.keyDown(document.activeElement!, { key: 'ArrowRight' })
+    expect(selected()).toEqual(['Unassigned'])
+    await waitFor(() => expect(last().assignee_id).toBe('none'))
+    expect(screen.getByRole('tabpanel').getAttribute('aria-labelledby')).toBe(tab('Unassigned').id)
+    expect(screen.getAllByRole('tab').map((t) => t.tabIndex)).toEqual([-1, -1, 0, -1, -1])
+    fireEvent.keyDown(document.activeElement!, { key: 'End' })
+    expect(selected()).toEqual(['Breaching soon'])
+    expect(document.activeElement).toBe(tab('Breaching soon'))
+    // Right from the last wraps to the first; Left from the first to the last.
+    fireEvent.keyDown(document.activeElement!, { key: 'ArrowRight' })
+    expect(selected()).toEqual(['Assigned to me'])
+    fireEvent.keyDown(document.activeElement!, { key: 'ArrowLeft' })
+    expect(selected()).toEqual(['Breaching soon'])
+    fireEvent.keyDown(document.activeElement!, { key: 'Home' })
+    expect(selected()).toEqual(['Assigned to me'])
+    expect(document.activeElement).toBe(tab('Assigned to me'))
+    // Other keys leave the tabs alone.
+    fireEvent.keyDown(document.activeElement!, { key: 'ArrowDown' })
+    expect(selected()).toEqual(['Assigned to me'])
+  })
 })

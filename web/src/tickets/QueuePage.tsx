@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react'
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query'
 import { Link } from 'react-router'
 import { helpdeskApi, nextDue, workflowApi, type TicketQuery } from '../api/endpoints'
@@ -11,6 +11,7 @@ import { Empty, ErrorText, Loading } from '../ui/Status'
 import { PriorityBadge, stepName } from './Badges'
 import { useCategories } from './hooks'
 import { TicketTable } from './TicketTable'
+import { useTitle } from '../lib/useTitle'
 
 const views: { id: QueueFilters['view']; label: string }[] = [
   { id: 'mine', label: 'Assigned to me' },
@@ -25,6 +26,7 @@ export const breachWindowMs = 4 * 3_600_000
 
 /** QueuePage is the agents' work list: views, filters, search and saved views. */
 export function QueuePage() {
+  useTitle('Queue')
   const { user } = useAuth()
   const [filters, setFilters] = useState<QueueFilters>(defaultFilters)
   const [search, setSearch] = useState('')
@@ -43,13 +45,7 @@ export function QueuePage() {
       <div className="page-head">
         <h1>Queue</h1>
       </div>
-      <div className="tabs" role="tablist" aria-label="Views">
-        {views.map((v) => (
-          <button key={v.id} role="tab" type="button" aria-selected={filters.view === v.id} onClick={() => set({ view: v.id })}>
-            {v.label}
-          </button>
-        ))}
-      </div>
+      <ViewTabs view={filters.view} onSelect={(view) => set({ view })} />
       <Filters filters={filters} set={set} search={search} setSearch={setSearch} />
       <SavedViews
         saved={saved}
@@ -60,10 +56,51 @@ export function QueuePage() {
         onSave={(name) => user && setSaved(saveView(user.id, { name, filters }))}
         onDelete={(name) => user && setSaved(deleteView(user.id, name))}
       />
-      <div role="tabpanel">
+      <div role="tabpanel" id={panelId} aria-labelledby={tabId(filters.view)}>
         {fromBoard ? <BoardRows filters={filters} userId={user?.id ?? ''} /> : <HelpdeskRows filters={filters} userId={user?.id ?? ''} />}
       </div>
     </main>
+  )
+}
+
+const panelId = 'queue-panel'
+const tabId = (view: QueueFilters['view']) => `queue-tab-${view}`
+
+/**
+ * ViewTabs are the queue's views as tabs: one tab stop, the selected view;
+ * Left and Right (wrapping), Home and End move between them and select.
+ */
+function ViewTabs({ view, onSelect }: { view: QueueFilters['view']; onSelect: (v: QueueFilters['view']) => void }) {
+  const tabs = useRef<(HTMLButtonElement | null)[]>([])
+  const onKeyDown = (e: KeyboardEvent<HTMLButtonElement>, i: number) => {
+    const n = views.length
+    const to = e.key === 'ArrowRight' ? (i + 1) % n : e.key === 'ArrowLeft' ? (i - 1 + n) % n : e.key === 'Home' ? 0 : e.key === 'End' ? n - 1 : -1
+    if (to < 0) return
+    e.preventDefault()
+    onSelect(views[to].id)
+    tabs.current[to]?.focus()
+  }
+  return (
+    <div className="tabs" role="tablist" aria-label="Views">
+      {views.map((v, i) => (
+        <button
+          key={v.id}
+          ref={(el) => {
+            tabs.current[i] = el
+          }}
+          id={tabId(v.id)}
+          role="tab"
+          type="button"
+          aria-selected={view === v.id}
+          aria-controls={panelId}
+          tabIndex={view === v.id ? 0 : -1}
+          onClick={() => onSelect(v.id)}
+          onKeyDown={(e) => onKeyDown(e, i)}
+        >
+          {v.label}
+        </button>
+      ))}
+    </div>
   )
 }
 

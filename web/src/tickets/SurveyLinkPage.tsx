@@ -4,6 +4,7 @@ import { Link, useSearchParams } from 'react-router'
 import { helpdeskApi } from '../api/endpoints'
 import type { Rating } from '../api/types'
 import { ErrorText } from '../ui/Status'
+import { useTitle } from '../lib/useTitle'
 
 /**
  * SurveyLinkPage is where a survey e-mail's links lead, without signing
@@ -12,6 +13,7 @@ import { ErrorText } from '../ui/Status'
  * mail scanners that follow links cannot use it up.
  */
 export function SurveyLinkPage() {
+  useTitle('How did we do?')
   const [params] = useSearchParams()
   const token = params.get('token') ?? ''
   const [rating, setRating] = useState<Rating>(params.get('rating') === 'bad' ? 'bad' : 'good')

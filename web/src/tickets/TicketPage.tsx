@@ -14,6 +14,7 @@ import { StateControls } from './StateControls'
 import { SurveyPanel } from './SurveyPanel'
 import { TemporalLink } from './TemporalLink'
 import { Timeline } from './Timeline'
+import { useTitle } from '../lib/useTitle'
 
 /** TicketPage is one ticket: its details, SLA, controls, conversation and timeline. */
 export function TicketPage() {
@@ -22,6 +23,7 @@ export function TicketPage() {
   const staff = hasRole('agent', 'admin')
   const categories = useCategoryNames()
   const ticket = useQuery({ queryKey: ['ticket', id], queryFn: () => helpdeskApi.ticket(id) })
+  useTitle(ticket.data?.title ?? 'Ticket')
   // A new ticket's run starts a moment after the ticket: keep asking.
   const state = useQuery({
     queryKey: ['state', id],
