@@ -164,20 +164,9 @@ type temporalServer struct {
 	starts int
 }
 
-// temporalBinary builds bin/temporal from temporal/go.mod if needed.
-func temporalBinary(t *testing.T, root string) string {
-	t.Helper()
-	cmd := exec.Command("bash", "scripts/temporal.sh", "build")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("scripts/temporal.sh build: %v\n%s", err, out)
-	}
-	return filepath.Join(root, "bin", "temporal")
-}
-
 func startTemporal(t *testing.T, root, dir string) *temporalServer {
 	t.Helper()
-	s := &temporalServer{t: t, bin: temporalBinary(t, root), dir: filepath.Join(dir, "temporal"), port: freePort(t)}
+	s := &temporalServer{t: t, bin: temporalCLI(t, root), dir: filepath.Join(dir, "temporal"), port: freePort(t)}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
