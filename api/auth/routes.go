@@ -24,6 +24,8 @@ type Handler struct {
 	cursors    *cursor.Codec
 	log        *slog.Logger
 	trustProxy bool
+	// publicHTTPS makes refresh cookies Secure whatever the request says.
+	publicHTTPS bool
 }
 
 // NewHandler returns the HTTP handler of svc. trustProxy makes the client

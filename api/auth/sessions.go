@@ -24,38 +24,69 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
+	h.setRefreshCookie(w, r, pair)
 	httpx.JSON(w, http.StatusOK, pair)
 }
 
+// refreshRequest carries the refresh token of an API client; the web app
+// sends none and relies on the cookie (refresh_cookie.go).
 type refreshRequest struct {
-	RefreshToken string `json:"refresh_token" validate:"required,max=200"`
+	RefreshToken string `json:"refresh_token" validate:"max=200"`
+}
+
+// refreshToken reads the token of a refresh or logout: the JSON body's, or
+// else the cookie's. fromCookie tells which.
+func (h *Handler) refreshToken(r *http.Request) (token string, fromCookie bool, err error) {
+	var req refreshRequest
+	if err := httpx.Decode(r, &req); err != nil {
+		return "", false, err
+	}
+	if req.RefreshToken != "" {
+		return req.RefreshToken, false, nil
+	}
+	token, err = h.refreshFromCookie(r)
+	return token, token != "", err
 }
 
 func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
-	var req refreshRequest
-	if err := httpx.Decode(r, &req); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	pair, err := h.svc.Refresh(r.Context(), req.RefreshToken)
+	token, fromCookie, err := h.refreshToken(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	if token == "" {
+		h.fail(w, r, apperr.New(apperr.Unauthorized, "no refresh token: sign in again"))
+		return
+	}
+	pair, err := h.svc.Refresh(r.Context(), token)
+	if err != nil {
+		if fromCookie && apperr.CodeOf(err) == apperr.Unauthorized {
+			// The cookie is spent for good: drop it.
+			h.clearRefreshCookie(w, r)
+		}
+		h.fail(w, r, err)
+		return
+	}
 	noStore(w)
+	h.setRefreshCookie(w, r, pair)
 	httpx.JSON(w, http.StatusOK, pair)
 }
 
+// logout revokes the session of the body's or the cookie's refresh token
+// and clears the cookie; without either there is nothing to revoke.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	var req refreshRequest
-	if err := httpx.Decode(r, &req); err != nil {
+	token, _, err := h.refreshToken(r)
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.svc.Logout(r.Context(), req.RefreshToken); err != nil {
-		h.fail(w, r, err)
-		return
+	if token != "" {
+		if err := h.svc.Logout(r.Context(), token); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
+	h.clearRefreshCookie(w, r)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -120,7 +120,7 @@ func (a *App) authComponent(ctx context.Context) (component, error) {
 	}
 	pool, _ := a.Pool(ctx, auth.Schema)
 	rdb, _ := a.Redis()
-	h := auth.NewHandler(svc, keys, a.Verifier(), cursor.New(a.Config.CursorSecret), a.Log, a.Config.TrustProxy)
+	h := auth.NewHandler(svc, keys, a.Verifier(), cursor.New(a.Config.CursorSecret), a.Log, a.Config.TrustProxy).WithPublicURL(a.Config.PublicURL)
 	relay := outbox.NewRelay(pool, a.Publisher(), a.Log.With("relay", auth.Schema), outbox.RelayOptions{})
 	return component{
 		name:    "auth",

@@ -477,13 +477,44 @@ try {
   })
 
   await step('a reload keeps the session; sign-out ends it', async () => {
+    // No script can read a token: web storage holds at most the app's
+    // 'a session may exist' marker, and the refresh token is in an HttpOnly
+    // cookie that document.cookie does not show.
+    const scriptView = () =>
+      emp.evaluate(() => ({
+        storage: [localStorage, sessionStorage].flatMap((st) => Object.keys(st).map((k) => [k, st.getItem(k) ?? ''])),
+        cookie: document.cookie,
+      }))
+    const leaks = async (when) => {
+      const { storage, cookie } = await scriptView()
+      const jar = await emp.context().cookies()
+      const refresh = jar.find((c) => /refresh/.test(c.name))
+      if (!refresh) throw new Error(`${when}: no refresh cookie in the browser: ${jar.map((c) => c.name).join(', ')}`)
+      if (!refresh.httpOnly || refresh.sameSite !== 'Strict' || refresh.path !== '/auth') {
+        throw new Error(`${when}: refresh cookie is ${JSON.stringify({ ...refresh, value: '…' })}`)
+      }
+      const tokenish = (v) => /eyJ[\w-]+\.[\w-]+\./.test(v) || /token|refresh/i.test(v)
+      const bad = storage.filter(([k, v]) => /token|refresh/i.test(k) || tokenish(v) || v.includes(refresh.value))
+      if (bad.length) throw new Error(`${when}: script-readable storage holds ${bad.map(([k]) => k).join(', ')}`)
+      if (/refresh/i.test(cookie) || cookie.includes(refresh.value)) throw new Error(`${when}: document.cookie shows the refresh token`)
+      return refresh.value
+    }
+    const before = await leaks('signed in')
     await emp.reload()
     await emp.getByRole('heading', { name: 'Printer on fire' }).waitFor()
-    const stored = await emp.evaluate(() => Object.keys(sessionStorage).map((k) => `${k}=${sessionStorage.getItem(k)?.slice(0, 4)}`))
-    if (await emp.evaluate(() => Object.keys(localStorage).some((k) => /token|refresh/i.test(k)))) throw new Error('a token is in localStorage')
+    // The reload refreshed through the cookie, which the server rotated.
+    if ((await leaks('after a reload')) === before) throw new Error('the reload did not rotate the refresh cookie')
     await emp.getByRole('button', { name: 'Sign out' }).click()
     await emp.waitForURL('**/signin')
-    if (await emp.evaluate(() => sessionStorage.length)) throw new Error(`sessionStorage after sign-out: ${stored}`)
+    const after = await scriptView()
+    if (after.storage.some(([k]) => k.startsWith('ticketflow.session'))) throw new Error('the session marker outlived sign-out')
+    // Logout's answer clears the cookie; it may land just after the redirect.
+    let left = []
+    for (const until = Date.now() + 5000; Date.now() < until; await emp.waitForTimeout(100)) {
+      left = (await emp.context().cookies()).filter((c) => /refresh/.test(c.name))
+      if (!left.length) break
+    }
+    if (left.length) throw new Error(`sign-out left the refresh cookie: ${left.map((c) => c.name)}`)
     await emp.goto(`${base}/tickets`)
     await emp.waitForURL('**/signin?next=%2Ftickets')
   })

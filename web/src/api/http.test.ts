@@ -17,6 +17,8 @@ describe('call', () => {
     expect(init.method).toBe('POST')
     expect((init.headers as Record<string, string>).Authorization).toBe('Bearer tok')
     expect(init.body).toBe('{"to":"in_progress"}')
+    // Cookies go to this origin only (the auth API's HttpOnly refresh cookie).
+    expect(init.credentials).toBe('same-origin')
   })
 
   it('refreshes once on 401 and retries with the new token', async () => {

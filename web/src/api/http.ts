@@ -127,6 +127,9 @@ export async function call<R extends Route>(route: R, opts: CallOptions<R> = {})
     return fetch(url, {
       method,
       headers,
+      // Same-origin requests carry cookies: the auth API's HttpOnly refresh
+      // cookie (scoped to /auth) rides along; no other origin gets any.
+      credentials: 'same-origin',
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
       signal: opts.signal,
     })

@@ -30,6 +30,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description Signs in. The answer also sets the refresh token in an HttpOnly, SameSite=Strict cookie scoped to /auth (named __Secure-ticketflow-refresh, Secure, over https; ticketflow-refresh over plain HTTP), for browsers; API clients use the refresh_token of the JSON answer. */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -46,7 +47,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Trade a refresh token for a new pair; the old one is spent */
+        /**
+         * Trade a refresh token for a new pair; the old one is spent
+         * @description The refresh token is the body's refresh_token or, when the body has none (e.g. `{}`), the refresh cookie set by login; a refresh by cookie must be sent as application/json (against CSRF, with the cookie's SameSite=Strict). The answer sets the rotated cookie. Without any refresh token, 401.
+         */
         post: operations["refresh"];
         delete?: never;
         options?: never;
@@ -63,6 +67,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description Revokes the session of the body's refresh_token or, when the body has none, of the refresh cookie, and clears the cookie. */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -887,8 +892,9 @@ export interface components {
             email: string;
             password: string;
         };
+        /** @description The refresh token, for API clients; a browser sends {} and the HttpOnly refresh cookie instead. */
         RefreshRequest: {
-            refresh_token: string;
+            refresh_token?: string;
         };
         PasswordResetRequest: {
             email: string;

@@ -3,7 +3,7 @@ import { useQueryClient } from '@tanstack/react-query'
 import { authApi } from '../api/endpoints'
 import { setTokenSource } from '../api/http'
 import type { Role, User } from '../api/types'
-import { Session, tabStore } from './session'
+import { browserHint, logoutByCookie, refreshByCookie, Session } from './session'
 
 export type AuthStatus = 'loading' | 'signedIn' | 'signedOut'
 
@@ -19,7 +19,7 @@ export interface Auth {
 const AuthContext = createContext<Auth | null>(null)
 
 /** defaultSession is the app's one session; tests pass their own. */
-export const defaultSession = new Session({ refresh: authApi.refresh, store: tabStore })
+export const defaultSession = new Session({ refresh: refreshByCookie, store: browserHint })
 
 export function AuthProvider({ children, session = defaultSession }: { children: ReactNode; session?: Session }) {
   const queryClient = useQueryClient()
@@ -79,8 +79,10 @@ export function AuthProvider({ children, session = defaultSession }: { children:
   )
 
   const signOut = useCallback(async () => {
-    const token = session.takeRefreshToken()
-    if (token) await authApi.logout(token).catch(() => undefined)
+    // Forget the session here at once, then have auth revoke it and clear
+    // the HttpOnly cookie (which no script here could).
+    session.end()
+    await logoutByCookie().catch(() => undefined)
   }, [session])
 
   const value = useMemo<Auth>(

@@ -1,10 +1,14 @@
-// The signed-in session: the access token lives in memory only; the
-// refresh token in memory and, so that a reload keeps the user signed in,
-// in this tab's sessionStorage (see web/README.md for the trade-off).
-// Refreshes are single-flight: concurrent 401s share one refresh, because
-// the server rotates refresh tokens and treats a spent one presented again
-// as theft, revoking the whole session.
-import { ApiError, type TokenSource } from '../api/http'
+// The signed-in session: the access token lives in memory only. The refresh
+// token is never seen by this code: auth keeps it in an HttpOnly,
+// SameSite=Strict cookie scoped to /auth, which the browser sends with POST
+// /auth/refresh and /auth/logout (see web/README.md). All the app remembers
+// across reloads is a hint, with no secret in it, that a session may exist,
+// so that a visitor who never signed in is not made to wait for a refresh.
+// Refreshes are single-flight: concurrent 401s share one refresh, and the
+// tabs of the browser (which share the cookie) take turns through a Web
+// Lock, because the server rotates refresh tokens and treats a spent one
+// presented again as theft, revoking the whole session.
+import { ApiError, call, type TokenSource } from '../api/http'
 import type { Role, TokenPair } from '../api/types'
 
 /** Claims are what the app reads from the access token (never trusted for security: the server checks). */
@@ -28,36 +32,55 @@ export function decodeClaims(jwt: string): Claims | null {
   }
 }
 
-/** RefreshStore keeps the refresh token across reloads. */
-export interface RefreshStore {
+/** HintStore remembers whether a session may be resumed: a marker, never a token. */
+export interface HintStore {
   load(): string | null
-  save(token: string | null): void
+  save(marker: string | null): void
 }
 
-const storageKey = 'ticketflow.refresh'
+const hintKey = 'ticketflow.session'
 
-/** tabStore keeps the refresh token in this tab's sessionStorage. */
-export const tabStore: RefreshStore = {
+/** browserHint keeps the marker in localStorage, shared by the tabs like the cookie. */
+export const browserHint: HintStore = {
   load: () => {
     try {
-      return sessionStorage.getItem(storageKey)
+      return localStorage.getItem(hintKey)
     } catch {
       return null
     }
   },
-  save: (token) => {
+  save: (marker) => {
     try {
-      if (token) sessionStorage.setItem(storageKey, token)
-      else sessionStorage.removeItem(storageKey)
+      if (marker) localStorage.setItem(hintKey, marker)
+      else localStorage.removeItem(hintKey)
     } catch {
       // Storage may be disabled: the session then lasts until a reload.
     }
   },
 }
 
+/** Lock runs a refresh while no other tab of this origin runs one. */
+export type Lock = <T>(run: () => Promise<T>) => Promise<T>
+
+/** browserLock serialises refreshes across tabs with the Web Locks API, where there is one. */
+export const browserLock: Lock = <T,>(run: () => Promise<T>): Promise<T> =>
+  typeof navigator !== 'undefined' && navigator.locks ? (navigator.locks.request('ticketflow.refresh', run) as Promise<T>) : run()
+
+// The body of a refresh or logout by cookie: JSON (which auth requires on
+// the cookie path, against CSRF) without a refresh token.
+const noToken = {}
+
+/** refreshByCookie trades the cookie's refresh token for a new access token (and a rotated cookie). */
+export const refreshByCookie = (): Promise<TokenPair> => call('POST /auth/refresh', { body: noToken, anonymous: true })
+
+/** logoutByCookie revokes the cookie's session and has the server clear the cookie. */
+export const logoutByCookie = (): Promise<void> => call('POST /auth/logout', { body: noToken, anonymous: true })
+
 export interface SessionDeps {
-  refresh: (refreshToken: string) => Promise<TokenPair>
-  store: RefreshStore
+  /** refresh asks auth for a new pair; the refresh token travels in the cookie. */
+  refresh: () => Promise<TokenPair>
+  store: HintStore
+  lock?: Lock
   now?: () => number
   /** refreshAhead is the share of the access token's life after which it is renewed. */
   refreshAhead?: number
@@ -65,14 +88,16 @@ export interface SessionDeps {
 
 type Listener = (claims: Claims | null) => void
 
-/** Session holds the tokens and renews the access token before it expires. */
+/** Session holds the access token and renews it before it expires. */
 export class Session implements TokenSource {
   private access: string | null = null
-  private refreshToken: string | null = null
   private claims: Claims | null = null
   private inflight: Promise<boolean> | null = null
   private timer: ReturnType<typeof setTimeout> | undefined
   private listeners = new Set<Listener>()
+  // generation counts the ends, so that a refresh answered after sign-out
+  // does not sign the user back in.
+  private generation = 0
   private readonly deps: SessionDeps
 
   constructor(deps: SessionDeps) {
@@ -87,9 +112,9 @@ export class Session implements TokenSource {
     return this.claims
   }
 
-  /** hasStoredSession tells whether a reload can resume a session. */
+  /** hasStoredSession tells whether a reload may resume a session. */
   hasStoredSession(): boolean {
-    return !!(this.refreshToken ?? this.deps.store.load())
+    return !!this.deps.store.load()
   }
 
   subscribe(l: Listener): () => void {
@@ -97,41 +122,38 @@ export class Session implements TokenSource {
     return () => this.listeners.delete(l)
   }
 
-  /** start takes a fresh token pair (after sign-in or a refresh). */
+  /** start takes a fresh access token (after sign-in or a refresh); a refresh_token in the pair is ignored. */
   start(pair: TokenPair) {
     const claims = decodeClaims(pair.access_token)
     if (!claims) throw new Error('The server sent an access token this app cannot read.')
     this.access = pair.access_token
-    if (pair.refresh_token) {
-      this.refreshToken = pair.refresh_token
-      this.deps.store.save(pair.refresh_token)
-    }
     this.claims = claims
+    this.deps.store.save('1')
     this.schedule(pair.expires_in)
     this.emit()
   }
 
   /** restore resumes the session kept across a reload, if any. */
   restore(): Promise<boolean> {
-    if (!this.refreshToken) this.refreshToken = this.deps.store.load()
     return this.refresh()
   }
 
-  /** refresh trades the refresh token for a new pair; false when the session is over. */
+  /** refresh gets a new access token with the cookie; false when the session is over. */
   refresh(): Promise<boolean> {
     if (this.inflight) return this.inflight
-    const token = this.refreshToken ?? this.deps.store.load()
-    if (!token) return Promise.resolve(false)
-    this.inflight = this.deps
-      .refresh(token)
+    if (!this.claims && !this.hasStoredSession()) return Promise.resolve(false)
+    const generation = this.generation
+    const lock = this.deps.lock ?? browserLock
+    this.inflight = lock(() => this.deps.refresh())
       .then((pair) => {
+        if (generation !== this.generation) return false
         this.start(pair)
         return true
       })
       .catch((err: unknown) => {
         // A rejected token ends the session; a network failure keeps it, to
         // try again on the next call.
-        if (err instanceof ApiError && err.status >= 400 && err.status < 500) this.end()
+        if (err instanceof ApiError && err.status >= 400 && err.status < 500 && generation === this.generation) this.end()
         return false
       })
       .finally(() => {
@@ -140,21 +162,14 @@ export class Session implements TokenSource {
     return this.inflight
   }
 
-  /** end forgets every token (after sign-out or a rejected refresh). */
+  /** end forgets the session here (after sign-out or a rejected refresh); the cookie is the server's to clear. */
   end() {
     clearTimeout(this.timer)
+    this.generation++
     this.access = null
-    this.refreshToken = null
     this.claims = null
     this.deps.store.save(null)
     this.emit()
-  }
-
-  /** takeRefreshToken returns the refresh token for sign-out, forgetting the session. */
-  takeRefreshToken(): string | null {
-    const t = this.refreshToken ?? this.deps.store.load()
-    this.end()
-    return t
   }
 
   private schedule(expiresIn: number) {
