@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ticketflow/ticketflow/internal/authn"
 	"github.com/ticketflow/ticketflow/internal/events"
@@ -61,10 +59,7 @@ func (u directoryUser) validate() error {
 // data in place and end no session. The sockets are ended inside the
 // transaction: if Redis is down, the event is retried, not lost.
 func (s *Service) UserDirectoryHandler() rabbitmq.Handler {
-	return newUserDirectoryHandler(s.pool, s.log, s.hub)
-}
-
-func newUserDirectoryHandler(pool *pgxpool.Pool, log *slog.Logger, hub *hub) rabbitmq.Handler {
+	pool, log, hub := s.pool, s.log, s.hub
 	return func(ctx context.Context, e events.Event) error {
 		if e.Type != events.UserCreated && e.Type != events.UserUpdated {
 			log.Warn("user directory ignores an event it is not bound to", "event_type", e.Type, "event_id", e.ID)
@@ -95,7 +90,7 @@ func newUserDirectoryHandler(pool *pgxpool.Pool, log *slog.Logger, hub *hub) rab
 				return err
 			}
 			stored, err := upsertUser(ctx, tx, u, e)
-			if err != nil || !stored || hub == nil {
+			if err != nil || !stored {
 				return err
 			}
 			reason := sessionEndReason(old, known, u, e.Type)

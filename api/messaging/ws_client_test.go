@@ -133,9 +133,9 @@ func (c *client) subscribe(ticketID string) messaging.Presence {
 	return p
 }
 
-// closeCode waits for the server to close the connection and returns the
-// close code it sent.
-func (c *client) closeCode() int {
+// closeError waits for the server to close the connection and returns its
+// close frame.
+func (c *client) closeError() *websocket.CloseError {
 	c.t.Helper()
 	select {
 	case <-c.done:
@@ -146,7 +146,13 @@ func (c *client) closeCode() int {
 	if !errors.As(c.err, &ce) {
 		c.t.Fatalf("connection ended with %v, not a close frame", c.err)
 	}
-	return ce.Code
+	return ce
+}
+
+// closeCode is the code of closeError's frame.
+func (c *client) closeCode() int {
+	c.t.Helper()
+	return c.closeError().Code
 }
 
 // decode reads a frame's data into v.

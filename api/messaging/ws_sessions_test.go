@@ -2,7 +2,6 @@ package messaging_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -30,22 +29,6 @@ func (e *env) updateUser(r *replica, p person, name string, role authn.Role, act
 	if err := r.svc.UserDirectoryHandler()(context.Background(), ev); err != nil {
 		e.t.Fatal(err)
 	}
-}
-
-// closeError waits for the server to close the connection and returns its
-// close frame.
-func (c *client) closeError() *websocket.CloseError {
-	c.t.Helper()
-	select {
-	case <-c.done:
-	case <-time.After(wait):
-		c.t.Fatal("connection still open")
-	}
-	var ce *websocket.CloseError
-	if !errors.As(c.err, &ce) {
-		c.t.Fatalf("connection ended with %v, not a close frame", c.err)
-	}
-	return ce
 }
 
 // neverGot fails if a comment frame of commentID was received; call it

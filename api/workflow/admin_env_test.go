@@ -81,6 +81,17 @@ type adminEnv struct {
 
 func newAdminEnv(t *testing.T) *adminEnv {
 	t.Helper()
+	temporal := &signalRecorder{}
+	e := serveWorkflowAPI(t, temporal, "", 10*time.Second)
+	e.temporal = temporal
+	return e
+}
+
+// serveWorkflowAPI migrates a fresh schema and serves the workflow API on
+// it with temporal as its Temporal client (in namespace) and the given
+// request timeout.
+func serveWorkflowAPI(t *testing.T, temporal client.Client, namespace string, timeout time.Duration) *adminEnv {
+	t.Helper()
 	pool, schema := testenv.Schema(t, "workflow")
 	if err := workflow.Migrate(context.Background(), pool); err != nil {
 		t.Fatal(err)
@@ -92,14 +103,13 @@ func newAdminEnv(t *testing.T) *adminEnv {
 	log := testenv.Logger(t)
 	store := workflow.NewStore(pool)
 	verifier := authn.NewVerifier(staticKeys{authn.JWKS{Keys: []authn.JWK{authn.PublicJWK(testKeyID, pub)}}}, testIssuer, testAudience)
-	temporal := &signalRecorder{}
-	h := workflow.NewHandler(store, temporal, verifier, log, "", "")
-	router := httpx.NewRouter(log, httpx.RouterOptions{MaxBodyBytes: testMaxBody, Timeout: 10 * time.Second})
+	h := workflow.NewHandler(store, temporal, verifier, log, "", namespace)
+	router := httpx.NewRouter(log, httpx.RouterOptions{MaxBodyBytes: testMaxBody, Timeout: timeout})
 	router.Mount(workflow.Prefix, h.Routes())
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
 	return &adminEnv{
-		t: t, pool: pool, schema: schema, store: store, temporal: temporal, srv: srv, priv: priv,
+		t: t, pool: pool, schema: schema, store: store, srv: srv, priv: priv,
 		directory: workflow.NewAgentDirectory(store, log),
 	}
 }

@@ -2,10 +2,7 @@ package workflow_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -17,9 +14,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/ticketflow/ticketflow/activities"
-	"github.com/ticketflow/ticketflow/api/workflow"
 	"github.com/ticketflow/ticketflow/internal/authn"
-	"github.com/ticketflow/ticketflow/internal/httpx"
 	"github.com/ticketflow/ticketflow/internal/temporalx"
 	"github.com/ticketflow/ticketflow/internal/testenv"
 	"github.com/ticketflow/ticketflow/workflows"
@@ -38,14 +33,6 @@ type ticketEnv struct {
 
 func newTicketEnv(t *testing.T) *ticketEnv {
 	t.Helper()
-	pool, schema := testenv.Schema(t, "workflow")
-	if err := workflow.Migrate(context.Background(), pool); err != nil {
-		t.Fatal(err)
-	}
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := testenv.Logger(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -57,10 +44,10 @@ func newTicketEnv(t *testing.T) *ticketEnv {
 	if err := temporalx.EnsureSearchAttributes(ctx, tc, "default"); err != nil {
 		t.Fatal(err)
 	}
+	e := serveWorkflowAPI(t, tc, "default", 30*time.Second)
 
-	store := workflow.NewStore(pool)
 	queue := testenv.Name("tickets")
-	acts := activities.New(store, nil)
+	acts := activities.New(e.store, nil)
 	w := worker.New(tc, queue, worker.Options{})
 	w.RegisterWorkflow(workflows.TicketWorkflow)
 	for name, fn := range map[string]any{
@@ -77,14 +64,6 @@ func newTicketEnv(t *testing.T) *ticketEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-
-	verifier := authn.NewVerifier(staticKeys{authn.JWKS{Keys: []authn.JWK{authn.PublicJWK(testKeyID, pub)}}}, testIssuer, testAudience)
-	h := workflow.NewHandler(store, tc, verifier, log, "", "default")
-	router := httpx.NewRouter(log, httpx.RouterOptions{MaxBodyBytes: testMaxBody, Timeout: 30 * time.Second})
-	router.Mount(workflow.Prefix, h.Routes())
-	srv := httptest.NewServer(router)
-	t.Cleanup(srv.Close)
-	e := &adminEnv{t: t, pool: pool, schema: schema, store: store, srv: srv, priv: priv, directory: workflow.NewAgentDirectory(store, log)}
 	return &ticketEnv{adminEnv: e, temporal: tc, queue: queue}
 }
 
