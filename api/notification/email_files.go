@@ -42,7 +42,9 @@ func (f *FileMailer) Send(ctx context.Context, m Message) error {
 	if err := os.MkdirAll(f.dir, 0o750); err != nil {
 		return fmt.Errorf("mail directory: %w", err)
 	}
-	tmp, err := os.CreateTemp(f.dir, ".writing-*.eml")
+	// Not named *.eml until renamed: a reader listing the .eml files (Go's
+	// Glob matches dot files too) never sees one half written.
+	tmp, err := os.CreateTemp(f.dir, ".writing-*")
 	if err != nil {
 		return fmt.Errorf("mail file: %w", err)
 	}
